@@ -1,0 +1,1 @@
+"""People who log in: users, invitations, and the login rules (invite-only, MFA)."""

@@ -1,0 +1,417 @@
+"""The one interface the portal uses to talk to any carrier.
+
+The sync engine turns portal models into the plain *specs* below (portal terms: E.164
+numbers, portal field names) and calls an adapter; the adapter speaks the carrier's
+dialect over one httpx client and turns the carrier's answers back into specs. Adapters
+never import Django models, so they can be tested against the sandbox on their own.
+
+Every adapter declares a :class:`Capabilities` set. The service layer refuses what a
+carrier cannot hold before anything is saved, and the pages read it to show, hide or
+explain fields, so nothing outside this package names a carrier.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from portal import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"voip-reseller-portal/{__version__}"
+
+# Portal call-forward types, in the order pages list them.
+FORWARD_TYPES = ("unconditional", "busy", "no_answer", "unavailable")
+
+
+# --------------------------------------------------------------------------- errors
+class CarrierError(Exception):
+    """Something the carrier (or the way to it) said no to.
+
+    ``message`` is the carrier's own wording where it gave one; it is shown to the
+    person who made the change, so it must never contain a secret.
+    """
+
+    transient: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, status: int | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+
+    def __str__(self) -> str:
+        prefix = f"{self.field}: " if self.field else ""
+        return f"{prefix}{self.message}"
+
+
+class TransientError(CarrierError):
+    """Worth retrying: timeouts, connection errors, 5xx, a locked object."""
+
+    transient = True
+
+
+class RateLimitedError(TransientError):
+    """The carrier asked us to slow down; ``retry_after`` is the wait in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, status: int | None = 429):
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentError(CarrierError):
+    """The carrier rejected the data or the request; retrying will not help."""
+
+
+class AuthenticationError(PermanentError):
+    """The carrier did not accept the account's credentials (or our address)."""
+
+
+class NotFoundError(PermanentError):
+    """The remote object does not exist (for this account)."""
+
+
+class DuplicateError(PermanentError):
+    """The object already exists at the carrier; ``remote_id`` names it when known."""
+
+    def __init__(self, message: str, *, remote_id: str | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.remote_id = remote_id
+
+
+class UnsupportedError(PermanentError):
+    """The carrier cannot hold this object or field (see the capability set)."""
+
+
+# --------------------------------------------------------------------- capabilities
+@dataclass(frozen=True)
+class Capabilities:
+    """What a carrier can hold, in portal terms."""
+
+    customers: bool = False
+    subscribers: bool = False
+    trunks: bool = False
+    number_config: bool = False  # a number's destination/routing is held at the carrier
+    number_inventory: bool = False  # search available, allocate, release
+    emergency_address: bool = False
+    forwards: bool = False
+    forward_owners: frozenset[str] = frozenset()  # {"subscriber", "number"}
+    forward_types: frozenset[str] = frozenset()  # subset of FORWARD_TYPES
+    max_destinations: int = 0  # per forward
+    ring_timeouts: bool = False  # a timeout per destination
+    time_windows: bool = False
+    trunk_types: frozenset[str] = frozenset()  # {"ip", "auth"}
+    trunk_fields: frozenset[str] = frozenset()  # TrunkSpec field names the carrier holds
+    notes: tuple[str, ...] = ()  # plain-language gaps, shown to staff
+
+
+# ------------------------------------------------------------------------- the specs
+@dataclass
+class Destination:
+    target: str  # E.164 ("+441632960001") or a SIP URI ("sip:alice@example.com")
+    timeout: int = 20  # seconds to ring before the next destination
+
+
+@dataclass
+class TimeWindow:
+    weekdays: list[int]  # 0 = Monday … 6 = Sunday
+    start: str  # "HH:MM", inclusive
+    end: str  # "HH:MM", exclusive
+    timezone: str = "Europe/London"
+
+
+@dataclass
+class ForwardSpec:
+    type: str  # one of FORWARD_TYPES
+    enabled: bool = True
+    destinations: list[Destination] = field(default_factory=list)
+    windows: list[TimeWindow] = field(default_factory=list)  # empty: always
+
+
+@dataclass
+class CustomerSpec:
+    name: str
+    contact_name: str = ""
+    email: str = ""
+    phone: str = ""  # E.164 or ""
+    address: dict[str, str] = field(default_factory=dict)  # line1, line2, city, postcode, country
+    external_ref: str = ""
+    status: str = "active"  # active | suspended | terminated
+    portal_id: str = ""  # the portal's id, written where the carrier keeps a reference
+
+
+@dataclass
+class SubscriberSpec:
+    username: str
+    domain: str = ""
+    password: str | None = None  # only sent when set; never read back
+    display_name: str = ""
+    primary_number: str | None = None  # E.164
+    alias_numbers: list[str] = field(default_factory=list)  # E.164
+    status: str = "active"
+    customer_remote_id: str | None = None
+    caller_id: str = ""  # E.164 or ""
+    call_limit: int | None = None
+    portal_id: str = ""
+
+
+@dataclass
+class EmergencyAddress:
+    name: str = ""
+    premises: str = ""
+    thoroughfare: str = ""
+    locality: str = ""
+    postcode: str = ""
+
+
+@dataclass
+class NumberSpec:
+    e164: str
+    destination: str | None = None  # E.164 or SIP URI the number rings
+    activated: bool = True
+    forwards: list[ForwardSpec] = field(default_factory=list)
+    customer_remote_id: str | None = None
+    emergency_address: EmergencyAddress | None = None
+    portal_id: str = ""
+
+
+@dataclass
+class TrunkSpec:
+    name: str
+    type: str = "ip"  # ip | auth
+    allowed_ips: list[str] = field(default_factory=list)
+    channels_in: int | None = None
+    channels_out: int | None = None
+    default_cli: str = ""  # E.164 or ""
+    force_cli: bool = False
+    max_cost_per_minute: str | None = None  # decimal as text
+    max_cost_per_call: str | None = None
+    enabled: bool = True
+    host: str = ""  # where the carrier sends calls (PBX-style carriers)
+    codecs: list[str] = field(default_factory=list)
+    customer_ref: str = ""  # the portal customer's reference, for carriers without customers
+    portal_id: str = ""
+
+
+@dataclass
+class AvailableNumber:
+    e164: str
+    price: str = ""  # as the carrier quotes it
+    tier: str = ""
+
+
+@dataclass
+class CreatedTrunk:
+    remote_id: str
+    password: str | None = None  # shown once by carriers that generate it
+
+
+# --------------------------------------------------------------------- the client
+@dataclass
+class AccountConfig:
+    """Everything an adapter needs to reach one carrier account."""
+
+    base_url: str
+    credentials: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+
+
+class CarrierClient:
+    """One httpx client per carrier account: base URL, auth, timeouts, User-Agent.
+
+    Transport failures become :class:`TransientError` without the request's URL
+    credentials or headers in the text. Status codes are the adapter's to interpret.
+    """
+
+    def __init__(
+        self,
+        config: AccountConfig,
+        *,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        base_url = config.base_url if config.base_url.endswith("/") else config.base_url + "/"
+        timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+        self.http = httpx.Client(
+            base_url=base_url,
+            auth=auth,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            transport=transport,
+        )
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # Paths are relative to the account's base URL, never absolute.
+        path = path.lstrip("/")
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"timed out talking to the carrier ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"could not reach the carrier ({type(exc).__name__})") from None
+
+    def close(self) -> None:
+        self.http.close()
+
+
+# -------------------------------------------------------------------- the adapter
+class CarrierAdapter:
+    """Base of every carrier adapter. Unsupported operations raise UnsupportedError.
+
+    Remote ids are strings whatever the carrier uses. Create methods return the new
+    remote id; ``find_*`` look an object up by its natural key so a retried create
+    never makes a second object. Iterators stream page by page and yield
+    ``(remote_id, spec)``.
+    """
+
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, config: AccountConfig, *, transport: httpx.BaseTransport | None = None):
+        self.config = config
+        self.transport = transport
+
+    def _unsupported(self, what: str) -> UnsupportedError:
+        return UnsupportedError(f"{self.label or self.kind} cannot hold {what}")
+
+    # lifecycle
+    def test_connection(self) -> None:
+        """Raise a CarrierError unless the account's credentials work."""
+        raise self._unsupported("a connection test")
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+
+    def __enter__(self) -> CarrierAdapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # customers
+    def create_customer(self, spec: CustomerSpec) -> str:
+        raise self._unsupported("customers")
+
+    def update_customer(self, remote_id: str, spec: CustomerSpec) -> None:
+        raise self._unsupported("customers")
+
+    def delete_customer(self, remote_id: str) -> None:
+        raise self._unsupported("customers")
+
+    def fetch_customer(self, remote_id: str) -> CustomerSpec:
+        raise self._unsupported("customers")
+
+    def find_customer(self, spec: CustomerSpec) -> str | None:
+        raise self._unsupported("customers")
+
+    def iter_customers(self) -> Iterator[tuple[str, CustomerSpec]]:
+        raise self._unsupported("customers")
+
+    # subscribers
+    def create_subscriber(self, spec: SubscriberSpec) -> str:
+        raise self._unsupported("subscribers")
+
+    def update_subscriber(self, remote_id: str, spec: SubscriberSpec) -> None:
+        raise self._unsupported("subscribers")
+
+    def delete_subscriber(self, remote_id: str) -> None:
+        raise self._unsupported("subscribers")
+
+    def fetch_subscriber(self, remote_id: str) -> SubscriberSpec:
+        raise self._unsupported("subscribers")
+
+    def find_subscriber(self, spec: SubscriberSpec) -> str | None:
+        raise self._unsupported("subscribers")
+
+    def iter_subscribers(self) -> Iterator[tuple[str, SubscriberSpec]]:
+        raise self._unsupported("subscribers")
+
+    # numbers
+    def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
+        raise self._unsupported("number search")
+
+    def allocate_number(self, e164: str, customer_remote_id: str | None = None) -> str:
+        raise self._unsupported("number purchase")
+
+    def release_number(self, remote_id: str) -> None:
+        raise self._unsupported("number release")
+
+    def update_number(self, remote_id: str, spec: NumberSpec) -> None:
+        raise self._unsupported("number routing")
+
+    def fetch_number(self, remote_id: str) -> NumberSpec:
+        raise self._unsupported("number routing")
+
+    def iter_numbers(self) -> Iterator[tuple[str, NumberSpec]]:
+        raise self._unsupported("numbers")
+
+    # trunks
+    def create_trunk(self, spec: TrunkSpec) -> CreatedTrunk:
+        raise self._unsupported("trunks")
+
+    def update_trunk(self, remote_id: str, spec: TrunkSpec) -> None:
+        raise self._unsupported("trunks")
+
+    def delete_trunk(self, remote_id: str) -> None:
+        raise self._unsupported("trunks")
+
+    def fetch_trunk(self, remote_id: str) -> TrunkSpec:
+        raise self._unsupported("trunks")
+
+    def find_trunk(self, spec: TrunkSpec) -> str | None:
+        raise self._unsupported("trunks")
+
+    def reset_trunk_password(self, remote_id: str) -> str:
+        raise self._unsupported("trunk passwords")
+
+    def iter_trunks(self) -> Iterator[tuple[str, TrunkSpec]]:
+        raise self._unsupported("trunks")
+
+    # call forwards: the whole set of one owner at once
+    def set_forwards(self, owner: str, remote_id: str, forwards: list[ForwardSpec]) -> None:
+        """Make the owner's forwards at the carrier exactly ``forwards``.
+
+        ``owner`` is "subscriber" or "number". Types the portal does not manage are
+        left as they are at the carrier.
+        """
+        raise self._unsupported("call forwards")
+
+    def fetch_forwards(self, owner: str, remote_id: str) -> list[ForwardSpec]:
+        raise self._unsupported("call forwards")
+
+    # 999
+    def set_emergency_address(self, number_remote_id: str, address: EmergencyAddress) -> None:
+        raise self._unsupported("an emergency address")
+
+    def fetch_emergency_address(self, number_remote_id: str) -> EmergencyAddress | None:
+        raise self._unsupported("an emergency address")
+
+
+def check_forwards(capabilities: Capabilities, owner: str, forwards: list[ForwardSpec]) -> list[str]:
+    """Plain-language reasons why a carrier cannot hold these forwards ([] if it can)."""
+    problems: list[str] = []
+    if forwards and not capabilities.forwards:
+        return ["this carrier does not hold call forwards"]
+    if forwards and owner not in capabilities.forward_owners:
+        problems.append(f"this carrier does not hold call forwards on a {owner}")
+    for fwd in forwards:
+        label = fwd.type.replace("_", "-")
+        if fwd.type not in capabilities.forward_types:
+            problems.append(f"this carrier has no {label} forward")
+        if len(fwd.destinations) > capabilities.max_destinations:
+            problems.append(
+                f"a {label} forward can have at most {capabilities.max_destinations} "
+                f"destination{'s' if capabilities.max_destinations != 1 else ''} on this carrier"
+            )
+        if fwd.windows and not capabilities.time_windows:
+            problems.append(f"this carrier cannot limit a {label} forward to time windows")
+    return problems

@@ -1,0 +1,1 @@
+"""Pieces every domain app shares: encrypted fields, validators, request context, health."""

@@ -1,0 +1,1 @@
+"""Call forwards of a subscriber or a number."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ForwardsConfig(AppConfig):
+    name = "portal.forwards"
+    label = "forwards"
+    verbose_name = "Call forwards"

@@ -1,0 +1,1 @@
+"""Landing pages: the staff home and the self-service home."""

@@ -1,0 +1,1 @@
+"""Phone numbers (DIDs), always E.164 in the portal."""

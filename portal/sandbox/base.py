@@ -1,0 +1,129 @@
+"""What every carrier emulator in the sandbox is made of.
+
+The sandbox core (``app.py``) knows carriers only through :class:`CarrierEmulator`:
+it mounts each emulator's routes under its prefix, asks it who a request belongs to
+(for faults and the request log), and asks it how that carrier words a 429 or a 5xx.
+Everything an account holds lives in ``Account.data`` as plain JSON, so the store can
+persist it without knowing any carrier.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+@dataclass
+class Account:
+    """One carrier account in the sandbox.
+
+    ``settings`` is what a portal carrier account of this kind needs (credentials and
+    kind-specific values), exactly as the control API returns it. ``data`` is the
+    carrier's own state for this account. ``config`` holds control-API knobs such as a
+    Simotel account's IP allow-list.
+    """
+
+    id: str
+    carrier: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "carrier": self.carrier,
+            "settings": self.settings,
+            "data": self.data,
+            "config": self.config,
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Account:
+        return cls(
+            id=doc["id"],
+            carrier=doc["carrier"],
+            settings=doc.get("settings", {}),
+            data=doc.get("data", {}),
+            config=doc.get("config", {}),
+        )
+
+
+def new_secret(nbytes: int = 18) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """The (user, password) of an HTTP Basic ``Authorization`` header, or None."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        return None
+    return user, password
+
+
+class CarrierEmulator:
+    """Base class of one carrier's emulator. Subclasses live in ``carriers/``.
+
+    A subclass sets ``name`` and ``prefix`` and implements the methods below. Handlers
+    reach the store through ``self.store``; after changing ``account.data`` they call
+    ``self.store.save(account)`` so the change is persisted.
+    """
+
+    name: str = ""
+    prefix: str = ""  # e.g. "/simwood/v3": the account's base URL is this prefix
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- accounts -----------------------------------------------------------------
+    def new_account(self, account: Account) -> None:
+        """Fill ``account.settings`` (fresh credentials etc.) and ``account.data``."""
+        raise NotImplementedError
+
+    def identify(self, request: Request) -> Account | None:
+        """The account a request claims to be for, from its credentials, or None.
+
+        Used by the fault injector and the request log before the route runs, so it
+        must be cheap and must not change anything. It need not check the password:
+        the routes authenticate properly.
+        """
+        raise NotImplementedError
+
+    def public_state(self, account: Account) -> dict[str, Any]:
+        """What ``GET /_sandbox/accounts/{id}/state`` shows for this account."""
+        return account.data
+
+    # -- routes -------------------------------------------------------------------
+    def routes(self) -> list[BaseRoute]:
+        """Starlette routes, relative to ``prefix``."""
+        raise NotImplementedError
+
+    # -- how this carrier words injected faults ------------------------------------
+    def rate_limited_response(self, request: Request, retry_after: int) -> Response:
+        """A 429 as this carrier sends it, with ``Retry-After``."""
+        return JSONResponse(
+            {"error": "Too Many Requests"},
+            status_code=429,
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    def error_response(self, request: Request, status: int) -> Response:
+        """An injected server error (5xx or other) as this carrier would word it."""
+        return JSONResponse({"error": "Service Unavailable"}, status_code=status)

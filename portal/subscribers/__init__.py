@@ -1,0 +1,1 @@
+"""Subscribers: SIP accounts (extensions) of a customer."""

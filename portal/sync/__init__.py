@@ -1,0 +1,1 @@
+"""Keeping the portal's desired state and the carriers' real state the same."""

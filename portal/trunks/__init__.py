@@ -1,0 +1,1 @@
+"""SIP trunks of a customer."""

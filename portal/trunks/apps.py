@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TrunksConfig(AppConfig):
+    name = "portal.trunks"
+    label = "trunks"
+    verbose_name = "Trunks"

@@ -205,7 +205,9 @@ def test_other_verbs_are_405(account, method):
 
 def test_wrong_content_type_is_415(account):
     response = account.call(
-        "pbx/users/search", content=b"alike=true", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        "pbx/users/search",
+        content=b"alike=true",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert_envelope_error(response, 415, "Unsupported Media Type")
 
@@ -361,7 +363,8 @@ def test_search_pagination(account):
         account.add_user(number)
 
     def page(start: int, count: int, sorting: dict) -> dict:
-        body = {"alike": True, "conditions": {}, "pagination": {"start": start, "count": count, "sorting": sorting}}
+        pagination = {"start": start, "count": count, "sorting": sorting}
+        body = {"alike": True, "conditions": {}, "pagination": pagination}
         return account.ok("pbx/users/search", body)
 
     first = page(0, 2, {"number": 1})

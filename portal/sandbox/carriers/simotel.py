@@ -24,7 +24,8 @@ Choices made where the documents and research notes are silent (also in
   credentials name no account gets the 401 "invalid" answer.
 * The account's mode says which credentials must be present; "missing" means none of
   them was sent, "invalid" means one is wrong or (mode "both") one of the two is absent.
-  A credential the mode does not need is still checked when sent: it must be right.
+  A credential the mode does not need is still checked when sent: it must be right,
+  and Basic and API key must belong to the same account.
 * No ``WWW-Authenticate`` header on 401 (none is documented), no ``Location`` header
   (new ids are in ``data._id``) and no rate-limit headers (none are documented).
 * Error envelopes carry ``"data": null``.

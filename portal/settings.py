@@ -117,7 +117,13 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'p
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process and the worker write side by side.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Take the write lock when a transaction starts, so the claim and the
+            # limiter's count-then-insert are serialised between processes.
+            "transaction_mode": "IMMEDIATE",
+        }
     )
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(VAR_DIR / "test.sqlite3")
 else:
@@ -217,9 +223,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Longer than any countdown we use (SYNC_COUNTDOWN_MAX): longer waits live in the database.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+
+# The sync engine (portal/sync): retries, waits and the sweeper.
+SYNC_BACKOFF_BASE = env.float("SYNC_BACKOFF_BASE", default=2.0)  # seconds before the 2nd attempt, doubling
+SYNC_BACKOFF_MAX = env.float("SYNC_BACKOFF_MAX", default=300.0)  # cap (kept far below the visibility timeout)
+SYNC_COUNTDOWN_MAX = env.float("SYNC_COUNTDOWN_MAX", default=60.0)  # longer waits live in next_attempt_at
+SYNC_PARENT_WAIT = env.float("SYNC_PARENT_WAIT", default=30.0)  # re-check a child whose parent has not landed
+SYNC_REDELIVER_AFTER = env.float("SYNC_REDELIVER_AFTER", default=60.0)  # a due job not picked up by then is resent
+SYNC_SWEEP_INTERVAL = env.float("SYNC_SWEEP_INTERVAL", default=15.0)
+# Requests per window (seconds) per carrier kind; a carrier account can override its own.
+# SureVoIP publishes 5,000 an hour; the others publish none: see docs/sync.md for these choices.
+SYNC_RATE_LIMITS = {
+    "surevoip": (5000, 3600),
+    "simwood": (20, 1),
+    "sipwise": (20, 1),
+    "simotel": (10, 1),
+}
+CELERY_BEAT_SCHEDULE = {
+    "sync-sweep": {"task": "portal.sync.tasks.sweep", "schedule": SYNC_SWEEP_INTERVAL},
+}
 
 # The sandbox carriers (demo and tests): where seed_demo creates its carrier accounts.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8100")

@@ -22,6 +22,13 @@ class CarrierAccount(models.Model):
     settings = models.JSONField(blank=True, default=dict, help_text="Kind-specific, non-secret settings.")
     connect_timeout = models.FloatField(default=5.0)
     read_timeout = models.FloatField(default=15.0)
+    rate_limit_requests = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Requests allowed per window; blank: the carrier's published limit."
+    )
+    rate_limit_window = models.PositiveIntegerField("rate limit window (seconds)", null=True, blank=True)
+    max_in_flight = models.PositiveSmallIntegerField(
+        default=4, help_text="Changes sent to this account at the same time, so one account cannot starve others."
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

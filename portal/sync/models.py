@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from portal.tenancy.scoping import ScopedQuerySet
 
 
 class SyncState(models.TextChoices):
@@ -30,3 +34,99 @@ class Provisioned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class JobOperation(models.TextChoices):
+    PUSH = "push", "Create or update"
+    DELETE = "delete", "Delete"
+
+
+class ErrorKind(models.TextChoices):
+    TRANSIENT = "transient", "Transient"
+    RATE_LIMITED = "rate_limited", "Rate limited"
+    PERMANENT = "permanent", "Permanent"
+    WAITING = "waiting", "Waiting for its parent"
+
+
+class SyncJobQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(state__in=(JobState.QUEUED, JobState.RUNNING))
+
+
+class SyncJob(models.Model):
+    """One change to bring to a carrier: the outbox row, and the durable truth.
+
+    Celery only carries the job's id. A job names its object by kind and id (not a
+    foreign key) so that a delete job outlives the row it deletes; ``payload`` keeps
+    what a delete needs once the row is gone (remote id, natural key).
+    """
+
+    reseller = models.ForeignKey("tenancy.Reseller", on_delete=models.CASCADE, related_name="sync_jobs")
+    carrier_account = models.ForeignKey("carriers.CarrierAccount", on_delete=models.CASCADE, related_name="sync_jobs")
+    object_kind = models.CharField(max_length=24, db_index=True)
+    object_id = models.BigIntegerField()
+    object_repr = models.CharField(max_length=200)
+    operation = models.CharField(max_length=8, choices=JobOperation.choices, default=JobOperation.PUSH)
+    payload = models.JSONField(default=dict, blank=True)
+    parent_kind = models.CharField(max_length=24, blank=True)
+    parent_id = models.BigIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    error_kind = models.CharField(max_length=16, choices=ErrorKind.choices, blank=True)
+    caused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True, help_text="host:pid of the worker running it")
+
+    objects = SyncJobQuerySet.as_manager()
+    reseller_path = "reseller"
+    customer_path = None
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["object_kind", "object_id", "state"], name="sync_job_object_state"),
+            models.Index(fields=["state", "next_attempt_at"], name="sync_job_due"),
+            models.Index(fields=["carrier_account", "state"], name="sync_job_account_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} {self.object_repr} ({self.get_state_display()})"
+
+
+class CarrierThrottle(models.Model):
+    """Per carrier account: what the carrier last told us about our request budget.
+
+    Shared by every worker through the database (the embedded default); with Redis the
+    limiter keeps the same facts there instead.
+    """
+
+    carrier_account = models.OneToOneField(
+        "carriers.CarrierAccount", on_delete=models.CASCADE, related_name="throttle"
+    )
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+
+class RateLimitEvent(models.Model):
+    """One request sent to a carrier account, for the database sliding-window limiter."""
+
+    carrier_account = models.ForeignKey("carriers.CarrierAccount", on_delete=models.CASCADE, related_name="+")
+    at = models.FloatField(db_index=True)  # Unix time
+
+    class Meta:
+        indexes = [models.Index(fields=["carrier_account", "at"], name="ratelimit_account_at")]

@@ -1,0 +1,39 @@
+"""Customers: create, change, suspend, terminate, delete. The only writers of Customer."""
+
+from __future__ import annotations
+
+from portal.sync.provisioning import change_by, delete_and_sync, refuse, save_and_sync
+
+from .models import Customer, CustomerStatus
+
+
+def create_customer(*, reseller, actor=None, **fields) -> Customer:
+    with change_by(actor):
+        customer = Customer(reseller=reseller, **fields)
+        return save_and_sync(customer, actor=actor)
+
+
+def update_customer(customer: Customer, *, actor=None, **changes) -> Customer:
+    with change_by(actor):
+        for name, value in changes.items():
+            setattr(customer, name, value)
+        return save_and_sync(customer, actor=actor)
+
+
+def set_customer_status(customer: Customer, status: str, *, actor=None) -> Customer:
+    if status not in CustomerStatus.values:
+        raise refuse("status", f"“{status}” is not a customer status.")
+    return update_customer(customer, status=status, actor=actor)
+
+
+def delete_customer(customer: Customer, *, actor=None) -> None:
+    """Only an empty customer can be deleted; one with services is terminated instead."""
+    in_use = [
+        label
+        for label, related in (("subscribers", customer.subscribers), ("trunks", customer.trunks), ("numbers", customer.numbers))
+        if related.exists()
+    ]
+    if in_use:
+        raise refuse(None, f"{customer} still has {', '.join(in_use)}: remove them first, or terminate the customer.")
+    with change_by(actor):
+        delete_and_sync(customer, actor=actor)

@@ -1,0 +1,374 @@
+"""What the sync engine knows about each kind of portal object.
+
+For every kind: its model, its carrier account, the parent that must exist at the
+carrier first, the spec the adapter receives, and how a push or a delete is carried out
+with the adapter's capabilities in mind. A carrier that does not hold a kind (Simwood has
+no customers) makes its jobs succeed without a call: the object lives in the portal only.
+
+Forwards are synced per owner: the adapter writes an owner's whole set at once, so the
+job's object is the owner (kind ``subscriber_forwards`` or ``number_forwards``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from django.db import models
+
+from portal.carriers.base import (
+    CarrierAdapter,
+    CustomerSpec,
+    Destination,
+    DuplicateError,
+    ForwardSpec,
+    NotFoundError,
+    NumberSpec,
+    SubscriberSpec,
+    TimeWindow,
+    TrunkSpec,
+)
+from portal.customers.models import Customer
+from portal.forwards.models import CallForward
+from portal.numbers.models import Number
+from portal.subscribers.models import Subscriber
+from portal.trunks.models import Trunk
+
+
+@dataclass
+class Outcome:
+    """What a push achieved: the remote id to store, and anything to keep from it."""
+
+    remote_id: str = ""
+    held: bool = True  # False: the carrier holds no such thing; nothing was sent
+    secret: str | None = None  # a password the carrier generated (shown once)
+
+
+# ----------------------------------------------------------------------- specs
+def customer_spec(customer: Customer) -> CustomerSpec:
+    return CustomerSpec(
+        name=customer.name,
+        contact_name=customer.contact_name,
+        email=customer.email,
+        phone=customer.phone,
+        address={
+            "line1": customer.address_line1,
+            "line2": customer.address_line2,
+            "city": customer.city,
+            "postcode": customer.postcode,
+            "country": customer.country,
+        },
+        external_ref=customer.external_ref,
+        status=customer.status,
+        portal_id=str(customer.pk),
+    )
+
+
+def subscriber_spec(subscriber: Subscriber, *, with_password: bool = True) -> SubscriberSpec:
+    numbers = list(subscriber.numbers.order_by("e164").values_list("pk", "e164"))
+    primary = subscriber.primary_number.e164 if subscriber.primary_number_id else None
+    return SubscriberSpec(
+        username=subscriber.username,
+        domain=subscriber.domain,
+        password=(subscriber.sip_password or None) if with_password else None,
+        display_name=subscriber.display_name,
+        primary_number=primary,
+        alias_numbers=[e164 for pk, e164 in numbers if pk != subscriber.primary_number_id],
+        status=subscriber.status,
+        customer_remote_id=subscriber.customer.remote_id or None,
+        caller_id=primary or "",
+        portal_id=str(subscriber.pk),
+    )
+
+
+def forward_specs(forwards: list[CallForward]) -> list[ForwardSpec]:
+    return [
+        ForwardSpec(
+            type=forward.type,
+            enabled=forward.enabled,
+            destinations=[Destination(d.target, d.timeout) for d in forward.destinations.all()],
+            windows=[
+                TimeWindow(list(w.weekdays), w.start.strftime("%H:%M"), w.end.strftime("%H:%M"), w.timezone)
+                for w in forward.windows.all()
+            ],
+        )
+        for forward in forwards
+    ]
+
+
+def owner_forwards(owner: Subscriber | Number) -> list[CallForward]:
+    field = "subscriber" if isinstance(owner, Subscriber) else "number"
+    return list(
+        CallForward.objects.filter(**{field: owner}).prefetch_related("destinations", "windows").order_by("type")
+    )
+
+
+def number_spec(number: Number) -> NumberSpec:
+    destination = number.destination or None
+    if destination is None and number.subscriber_id:
+        subscriber = number.subscriber
+        destination = f"sip:{subscriber.username}@{subscriber.domain}"
+    return NumberSpec(
+        e164=number.e164,
+        destination=destination,
+        activated=number.status != "released",
+        forwards=forward_specs(owner_forwards(number)),
+        customer_remote_id=number.customer.remote_id if number.customer_id else None,
+        portal_id=str(number.pk),
+    )
+
+
+def trunk_spec(trunk: Trunk) -> TrunkSpec:
+    return TrunkSpec(
+        name=trunk.name,
+        type=trunk.type,
+        allowed_ips=list(trunk.allowed_ips),
+        channels_in=trunk.channels_in,
+        channels_out=trunk.channels_out,
+        default_cli=trunk.default_cli,
+        force_cli=trunk.force_cli,
+        max_cost_per_minute=str(trunk.max_cost_per_minute) if trunk.max_cost_per_minute is not None else None,
+        max_cost_per_call=str(trunk.max_cost_per_call) if trunk.max_cost_per_call is not None else None,
+        enabled=trunk.enabled,
+        host=trunk.host,
+        customer_ref=trunk.customer.external_ref or str(trunk.customer_id),
+        portal_id=str(trunk.pk),
+    )
+
+
+# --------------------------------------------------------------- push helpers
+def upsert(
+    remote_id: str,
+    spec: Any,
+    *,
+    update: Callable[[str, Any], None],
+    find: Callable[[Any], str | None],
+    create: Callable[[Any], Any],
+) -> Outcome:
+    """Update what we know, else adopt what the carrier already has, else create.
+
+    Looking up before creating, and adopting on a duplicate error, makes a retried
+    create (the worker died after the carrier said yes) find the first object instead
+    of making a second one.
+    """
+    if remote_id:
+        try:
+            update(remote_id, spec)
+            return Outcome(remote_id)
+        except NotFoundError:
+            pass  # gone at the carrier (deleted there): create it again
+    existing = find(spec)
+    if existing:
+        update(existing, spec)
+        return Outcome(existing)
+    try:
+        created = create(spec)
+    except DuplicateError as exc:
+        existing = exc.remote_id or find(spec)
+        if not existing:
+            raise
+        update(existing, spec)
+        return Outcome(existing)
+    if hasattr(created, "remote_id"):
+        return Outcome(created.remote_id, secret=getattr(created, "password", None))
+    return Outcome(str(created))
+
+
+def delete_ignoring_absence(delete: Callable[[str], None], remote_id: str) -> None:
+    """Deleting what is already gone is done, not an error."""
+    if not remote_id:
+        return
+    try:
+        delete(remote_id)
+    except NotFoundError:
+        pass
+
+
+# ------------------------------------------------------------------- the kinds
+@dataclass(frozen=True)
+class SyncedKind:
+    name: str
+    model: type[models.Model]
+    select_related: tuple[str, ...] = ()
+
+    # -- overridden per kind --------------------------------------------------
+    def held(self, adapter: CarrierAdapter) -> bool:
+        raise NotImplementedError
+
+    def parent(self, obj: Any, adapter: CarrierAdapter) -> tuple[str, Any] | None:
+        """(kind, object) that must exist at the carrier before this one, if any."""
+        return None
+
+    def push(self, obj: Any, adapter: CarrierAdapter) -> Outcome:
+        raise NotImplementedError
+
+    def delete(self, payload: dict, adapter: CarrierAdapter) -> None:
+        raise NotImplementedError
+
+    def delete_payload(self, obj: Any) -> dict:
+        return {"remote_id": obj.remote_id}
+
+    # -- shared -----------------------------------------------------------------
+    def load(self, object_id: int):
+        return self.model.objects.select_related(*self.select_related).filter(pk=object_id).first()
+
+    def state_rows(self, object_id: int) -> models.QuerySet:
+        """The rows whose sync fields a job of this kind updates."""
+        return self.model.objects.filter(pk=object_id)
+
+    def remote_id_of(self, obj: Any) -> str:
+        return obj.remote_id
+
+    def account_of(self, obj: Any):
+        return obj.carrier_account
+
+
+class CustomerKind(SyncedKind):
+    def held(self, adapter):
+        return adapter.capabilities.customers
+
+    def push(self, obj, adapter):
+        return upsert(
+            obj.remote_id,
+            customer_spec(obj),
+            update=adapter.update_customer,
+            find=adapter.find_customer,
+            create=adapter.create_customer,
+        )
+
+    def delete(self, payload, adapter):
+        delete_ignoring_absence(adapter.delete_customer, payload.get("remote_id", ""))
+
+
+def _customer_parent(customer: Customer | None, adapter: CarrierAdapter):
+    if customer is not None and adapter.capabilities.customers:
+        return ("customer", customer)
+    return None
+
+
+class SubscriberKind(SyncedKind):
+    def held(self, adapter):
+        return adapter.capabilities.subscribers
+
+    def parent(self, obj, adapter):
+        return _customer_parent(obj.customer, adapter)
+
+    def push(self, obj, adapter):
+        spec = subscriber_spec(obj)
+        return upsert(
+            obj.remote_id,
+            spec,
+            update=adapter.update_subscriber,
+            find=adapter.find_subscriber,
+            create=adapter.create_subscriber,
+        )
+
+    def delete_payload(self, obj):
+        return {"remote_id": obj.remote_id, "username": obj.username, "domain": obj.domain}
+
+    def delete(self, payload, adapter):
+        remote_id = payload.get("remote_id") or adapter.find_subscriber(
+            SubscriberSpec(username=payload.get("username", ""), domain=payload.get("domain", ""))
+        )
+        delete_ignoring_absence(adapter.delete_subscriber, remote_id or "")
+
+
+class NumberKind(SyncedKind):
+    def held(self, adapter):
+        caps = adapter.capabilities
+        return caps.number_inventory or caps.number_config
+
+    def parent(self, obj, adapter):
+        return _customer_parent(obj.customer if obj.customer_id else None, adapter)
+
+    def push(self, obj, adapter):
+        caps = adapter.capabilities
+        remote_id = obj.remote_id
+        if not remote_id and caps.number_inventory:
+            customer_remote = obj.customer.remote_id if obj.customer_id else None
+            try:
+                remote_id = adapter.allocate_number(obj.e164, customer_remote)
+            except DuplicateError as exc:
+                remote_id = exc.remote_id or obj.e164  # already ours: adopt it
+        if caps.number_config:
+            adapter.update_number(remote_id or obj.e164, number_spec(obj))
+        return Outcome(remote_id or obj.e164)
+
+    def delete_payload(self, obj):
+        return {"remote_id": obj.remote_id or obj.e164}
+
+    def delete(self, payload, adapter):
+        if adapter.capabilities.number_inventory:
+            delete_ignoring_absence(adapter.release_number, payload.get("remote_id", ""))
+
+
+class TrunkKind(SyncedKind):
+    def held(self, adapter):
+        return adapter.capabilities.trunks
+
+    def parent(self, obj, adapter):
+        return _customer_parent(obj.customer, adapter)
+
+    def push(self, obj, adapter):
+        return upsert(
+            obj.remote_id,
+            trunk_spec(obj),
+            update=adapter.update_trunk,
+            find=adapter.find_trunk,
+            create=adapter.create_trunk,
+        )
+
+    def delete_payload(self, obj):
+        return {"remote_id": obj.remote_id, "name": obj.name}
+
+    def delete(self, payload, adapter):
+        delete_ignoring_absence(adapter.delete_trunk, payload.get("remote_id", ""))
+
+
+class ForwardsKind(SyncedKind):
+    """All forwards of one owner (a subscriber or a number), written as one set."""
+
+    owner_kind: str = ""
+
+    def held(self, adapter):
+        caps = adapter.capabilities
+        return caps.forwards and self.owner_kind in caps.forward_owners
+
+    def parent(self, obj, adapter):
+        return (self.owner_kind, obj)
+
+    def push(self, obj, adapter):
+        adapter.set_forwards(self.owner_kind, obj.remote_id, forward_specs(owner_forwards(obj)))
+        return Outcome(obj.remote_id)
+
+    def delete(self, payload, adapter):
+        return None  # forwards go with their owner; an emptied set is a push of []
+
+    def state_rows(self, object_id):
+        return CallForward.objects.filter(**{f"{self.owner_kind}_id": object_id})
+
+    def remote_id_of(self, obj):
+        return obj.remote_id
+
+
+class SubscriberForwardsKind(ForwardsKind):
+    owner_kind = "subscriber"
+
+
+class NumberForwardsKind(ForwardsKind):
+    owner_kind = "number"
+
+
+KINDS: dict[str, SyncedKind] = {
+    kind.name: kind
+    for kind in (
+        CustomerKind("customer", Customer, ("carrier_account",)),
+        SubscriberKind("subscriber", Subscriber, ("customer", "carrier_account", "primary_number")),
+        NumberKind("number", Number, ("customer", "subscriber", "carrier_account")),
+        TrunkKind("trunk", Trunk, ("customer", "carrier_account")),
+        SubscriberForwardsKind("subscriber_forwards", Subscriber, ("customer", "carrier_account")),
+        NumberForwardsKind("number_forwards", Number, ("customer", "carrier_account")),
+    )
+}
+
+KIND_OF_MODEL = {Customer: "customer", Subscriber: "subscriber", Number: "number", Trunk: "trunk"}

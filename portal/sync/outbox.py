@@ -1,0 +1,60 @@
+"""Writing a change into the outbox, and handing it to Celery once it is committed.
+
+``record_change`` is called by the service layer inside the transaction that saves the
+desired state, so the job exists exactly when the change does. A newer change to the
+same object supersedes a job still waiting in the queue: the latest state wins and the
+carrier is called once. If the broker is down at commit time nothing is lost: the job
+stays queued and the sweeper hands it over later.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import JobOperation, JobState, SyncJob, SyncState
+from .objects import KIND_OF_MODEL, KINDS
+
+log = logging.getLogger(__name__)
+
+
+def record_change(obj, *, kind: str | None = None, operation: str = JobOperation.PUSH, actor=None) -> SyncJob | None:
+    """Queue the carrier side of a change to ``obj``. Call inside the service's transaction."""
+    kind_name = kind or KIND_OF_MODEL[type(obj)]
+    synced = KINDS[kind_name]
+    account = synced.account_of(obj)
+    if account is None:
+        return None  # not provisioned on any carrier: the portal is all there is
+    SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).update(
+        state=JobState.SUPERSEDED, finished_at=timezone.now()
+    )
+    job = SyncJob.objects.create(
+        reseller_id=account.reseller_id,
+        carrier_account=account,
+        object_kind=kind_name,
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        operation=operation,
+        payload=synced.delete_payload(obj) if operation == JobOperation.DELETE else {},
+        caused_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if operation == JobOperation.PUSH:
+        synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
+    transaction.on_commit(lambda: enqueue(job.pk))
+    return job
+
+
+def enqueue(job_id: int, countdown: float | None = None) -> bool:
+    """Send job ``job_id`` to a worker. False (and logged) when the broker is unreachable."""
+    from .tasks import run_sync_job
+
+    try:
+        # No publish retries: a down broker must not hold up the page; the sweeper retries.
+        run_sync_job.apply_async((job_id,), countdown=countdown, retry=False)
+    except Exception as exc:
+        log.warning("broker unavailable (%s); the sweeper will deliver sync job %s", type(exc).__name__, job_id)
+        return False
+    SyncJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
+    return True

@@ -1,0 +1,69 @@
+"""SIP trunks: the only writers of Trunk. Refuses what the carrier cannot hold."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_and_sync
+
+from .models import Trunk
+
+# Trunk model field → the TrunkSpec field a carrier must hold for it to be set.
+HELD_AS = {
+    "allowed_ips": "allowed_ips",
+    "channels_in": "channels_in",
+    "channels_out": "channels_out",
+    "default_cli": "default_cli",
+    "force_cli": "force_cli",
+    "max_cost_per_minute": "max_cost_per_minute",
+    "max_cost_per_call": "max_cost_per_call",
+    "host": "host",
+}
+
+
+def check_carrier_can_hold(trunk: Trunk) -> None:
+    caps = capabilities_of(trunk)
+    if caps is None:
+        return
+    label = trunk.carrier_account.get_kind_display()
+    if not caps.trunks:
+        raise ValidationError({"carrier_account": f"{label} cannot hold SIP trunks."})
+    errors = {}
+    if trunk.type not in caps.trunk_types:
+        errors["type"] = f"{label} has no {trunk.get_type_display()} trunks."
+    for field, spec_field in HELD_AS.items():
+        value = getattr(trunk, field)
+        if value not in (None, "", [], False) and spec_field not in caps.trunk_fields:
+            verbose = Trunk._meta.get_field(field).verbose_name
+            errors[field] = f"{label} cannot hold {verbose} on a trunk; leave it empty."
+    if errors:
+        raise ValidationError(errors)
+
+
+def create_trunk(*, customer, actor=None, **fields) -> Trunk:
+    fields.setdefault("carrier_account", customer.carrier_account)
+    with change_by(actor):
+        trunk = Trunk(customer=customer, **fields)
+        check_carrier_can_hold(trunk)
+        return save_and_sync(trunk, actor=actor)
+
+
+def update_trunk(trunk: Trunk, *, actor=None, **changes) -> Trunk:
+    with change_by(actor):
+        for name, value in changes.items():
+            setattr(trunk, name, value)
+        check_carrier_can_hold(trunk)
+        return save_and_sync(trunk, actor=actor)
+
+
+def enable_trunk(trunk: Trunk, *, actor=None) -> Trunk:
+    return update_trunk(trunk, enabled=True, actor=actor)
+
+
+def disable_trunk(trunk: Trunk, *, actor=None) -> Trunk:
+    return update_trunk(trunk, enabled=False, actor=actor)
+
+
+def delete_trunk(trunk: Trunk, *, actor=None) -> None:
+    with change_by(actor):
+        delete_and_sync(trunk, actor=actor)

@@ -7,45 +7,43 @@ The sandbox carriers run as a real process for the whole test session (or the on
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.test import override_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from portal.sandbox.process import SandboxProcess
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings():
+    """Settings for the whole session, in place before the live server builds its handler.
+
+    Plain HTTP (production stays HTTPS-only; SecurityMiddleware reads this once), pages
+    without a collectstatic manifest, an in-memory cache so allauth's rate limits start
+    from zero, and a fast password hasher for the many logins.
+    """
+    with override_settings(
+        SECURE_SSL_REDIRECT=False,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+        SECURE_HSTS_SECONDS=0,
+        STORAGES={
+            **django_settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
-def _plain_http(settings):
-    """Tests talk plain HTTP (test client, live server); production stays HTTPS-only."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    settings.SECURE_HSTS_SECONDS = 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode} before it came up")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up within {timeout} s")
+def _fresh_cache():
+    cache.clear()
 
 
 def sandbox_admin_headers() -> dict[str, str]:
@@ -60,21 +58,8 @@ def sandbox_url() -> Iterator[str]:
     if external:
         yield external.rstrip("/")
         return
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal.sandbox", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/_sandbox/health", process)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with SandboxProcess(admin_token=os.environ.get("SANDBOX_ADMIN_TOKEN")) as sandbox:
+        yield sandbox.url
 
 
 @pytest.fixture(scope="session")

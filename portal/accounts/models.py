@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from portal.tenancy.scoping import ScopedQuerySet
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -54,7 +56,7 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class InvitationQuerySet(models.QuerySet):
+class InvitationQuerySet(ScopedQuerySet):
     def pending(self):
         return self.filter(accepted_at__isnull=True, revoked=False, expires_at__gt=timezone.now())
 
@@ -83,6 +85,8 @@ class Invitation(models.Model):
     revoked = models.BooleanField(default=False)
 
     objects = InvitationQuerySet.as_manager()
+    reseller_path = "reseller"
+    customer_path = None  # customer users never see invitations
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,115 @@
+"""Invitations: the only way a person gets a login to the portal.
+
+Staff invite colleagues (managers only) and their customers' users; the invitation
+mail carries a one-time link to ``/invite/<token>/``, where the invitee sets a
+password. Views, the admin and any future API call these functions, never the models
+directly, so the rules (one login per email, one use per link) hold everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from .models import Invitation
+
+log = logging.getLogger(__name__)
+
+
+class InvitationUnusable(Exception):
+    """The link has been used, revoked or has expired, or its email got a login meanwhile."""
+
+
+def check_invitable(email: str, reseller) -> None:
+    """Raise ValidationError (on ``email``) if ``email`` cannot be invited to ``reseller``."""
+    email = email.strip().lower()
+    if get_user_model().objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "This email address already has a login."}, code="has_login")
+    if Invitation.objects.pending().filter(reseller=reseller, email__iexact=email).exists():
+        raise ValidationError(
+            {"email": "An invitation to this address is already pending; revoke it to send a new one."},
+            code="pending",
+        )
+
+
+def invite_staff(*, reseller, email: str, role: str, invited_by, site_url: str) -> Invitation:
+    """Invite a colleague to ``reseller`` as ``role`` (manager or agent) and mail the link."""
+    return _invite(
+        Invitation(reseller=reseller, email=email, role=role, invited_by=invited_by), site_url=site_url
+    )
+
+
+def invite_customer_user(*, customer, email: str, invited_by, site_url: str) -> Invitation:
+    """Invite a self-service user of ``customer`` and mail the link."""
+    return _invite(
+        Invitation(reseller=customer.reseller, customer=customer, email=email, invited_by=invited_by),
+        site_url=site_url,
+    )
+
+
+def _invite(invitation: Invitation, *, site_url: str) -> Invitation:
+    invitation.email = invitation.email.strip().lower()
+    check_invitable(invitation.email, invitation.reseller)
+    token = invitation.issue_token()
+    invitation.full_clean()
+    with transaction.atomic():
+        invitation.save()
+        link = site_url.rstrip("/") + reverse("accept_invitation", args=[token])
+        # Mail only once the invitation is stored: a link must never point at nothing.
+        transaction.on_commit(lambda: _send_invitation_mail(invitation, link))
+    log.info("invitation %s created for %s", invitation.pk, "staff" if invitation.is_for_staff else "customer user")
+    return invitation
+
+
+def _send_invitation_mail(invitation: Invitation, link: str) -> None:
+    context = {"invitation": invitation, "link": link, "reseller": invitation.reseller, "customer": invitation.customer}
+    subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+    body = render_to_string("accounts/email/invitation_message.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
+
+
+def revoke_invitation(invitation: Invitation) -> None:
+    invitation.revoked = True
+    invitation.save(update_fields=["revoked"])
+    log.info("invitation %s revoked", invitation.pk)
+
+
+def accept_invitation(invitation: Invitation, *, password: str, first_name: str = "", last_name: str = ""):
+    """Create the invitee's login (with its staff role or customer) and use up the invitation.
+
+    Raises InvitationUnusable if the invitation was used in the meantime (two tabs, a
+    replayed link) or its email got a login some other way.
+    """
+    from allauth.account.models import EmailAddress
+
+    from portal.customers.models import CustomerLogin
+    from portal.tenancy.models import StaffMembership
+
+    User = get_user_model()
+    try:
+        with transaction.atomic():
+            # A conditional update claims the invitation, so two concurrent accepts cannot both win.
+            claimed = Invitation.objects.pending().filter(pk=invitation.pk).update(accepted_at=timezone.now())
+            if not claimed:
+                raise InvitationUnusable
+            user = User.objects.create_user(
+                email=invitation.email, password=password, first_name=first_name, last_name=last_name
+            )
+            # The invitation mail proved the address, so allauth may treat it as verified.
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+            if invitation.is_for_staff:
+                StaffMembership.objects.create(user=user, reseller_id=invitation.reseller_id, role=invitation.role)
+            else:
+                CustomerLogin.objects.create(user=user, customer_id=invitation.customer_id)
+    except IntegrityError:
+        raise InvitationUnusable from None
+    log.info("invitation %s accepted by user %s", invitation.pk, user.pk)
+    return user

@@ -7,13 +7,13 @@ sandbox adds almost nothing to a request.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,9 +39,40 @@ class Sandbox:
                 return emulator
         return None
 
+    def carrier_of(self, account_id: str) -> str | None:
+        account = self.store.get(account_id)
+        return account.carrier if account else None
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (empty if the client went away before sending it)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then listens on."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
 
 class CarrierTraffic:
-    """Applies faults to carrier requests and logs them; control requests pass through."""
+    """Applies faults to carrier requests and logs them; control requests pass through.
+
+    The body is read before anything else, so the log shows what was sent even when a
+    fault or a failed login answers before the route would have read it.
+    """
 
     def __init__(self, app: ASGIApp, sandbox: Sandbox) -> None:
         self.app = app
@@ -61,36 +92,21 @@ class CarrierTraffic:
         request = Request(scope)
         account = emulator.identify(request)
         account_id = account.id if account else None
-        body = bytearray()
-        status = 500
+        body = await read_body(receive)
+        status = 500  # what the log shows if no answer was ever started
 
-        async def logging_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and len(body) < MAX_BODY:
-                body.extend(message.get("body", b"")[: MAX_BODY - len(body)])
-            return message
-
-        async def logging_send(message: Message) -> None:
+        async def status_recording_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
 
         try:
-            if self.sandbox.faults.active:
-                verdict = self.sandbox.faults.judge(emulator.name, account_id)
-                if verdict.delay:
-                    await asyncio.sleep(verdict.delay)
-                if verdict.hang_for:
-                    await asyncio.sleep(verdict.hang_for)
-                if verdict.status is not None:
-                    if verdict.status == 429:
-                        response = emulator.rate_limited_response(request, verdict.retry_after or 1)
-                    else:
-                        response = emulator.error_response(request, verdict.status)
-                    await response(scope, logging_receive, logging_send)
-                    return
-            await self.app(scope, logging_receive, logging_send)
+            response = await self._injected_fault(emulator, request, account_id)
+            if response is not None:
+                await response(scope, replaying(body, receive), status_recording_send)
+            else:
+                await self.app(scope, replaying(body, receive), status_recording_send)
         finally:
             self.sandbox.log.record(
                 time=arrived,
@@ -100,9 +116,23 @@ class CarrierTraffic:
                 path=scope["path"],
                 query=scope.get("query_string", b"").decode("latin-1"),
                 status=status,
-                body=body.decode("utf-8", "replace"),
+                body=body[:MAX_BODY].decode("utf-8", "replace"),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
+
+    async def _injected_fault(
+        self, emulator: CarrierEmulator, request: Request, account_id: str | None
+    ) -> Response | None:
+        """Wait out injected latency; the carrier's error answer if a fault fails the request."""
+        if not self.sandbox.faults.active:
+            return None
+        verdict = self.sandbox.faults.judge(emulator.name, account_id)
+        await verdict.wait()
+        if verdict.status is None:
+            return None
+        if verdict.status == 429:
+            return emulator.rate_limited_response(request, verdict.retry_after or 1)
+        return emulator.error_response(request, verdict.status)
 
 
 def create_app(

@@ -8,6 +8,7 @@ When ``SANDBOX_ADMIN_TOKEN`` is set, every call needs ``Authorization: Bearer TO
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import uuid
 from typing import Any
@@ -48,7 +49,8 @@ def _authorised(request: Request) -> bool:
     if not token:
         return True
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header may hold anything.
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def guarded(handler):
@@ -110,6 +112,21 @@ def _find_account(request: Request) -> Account | JSONResponse:
     return account
 
 
+def _is_address_list(value: Any) -> bool:
+    # Simotel's allow-list holds single addresses, compared with the caller's address.
+    return isinstance(value, list) and all(_is_address(item) for item in value)
+
+
+def _is_address(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
 @guarded
 async def account_detail(request: Request) -> Response:
     """GET shows an account; PATCH merges keys into its config; DELETE removes it."""
@@ -126,8 +143,8 @@ async def account_detail(request: Request) -> Response:
             return body
         if "auth_mode" in body and body["auth_mode"] not in AUTH_MODES:
             return _error(400, f"auth_mode must be one of: {', '.join(AUTH_MODES)}")
-        if "allowed_ips" in body and not isinstance(body["allowed_ips"], list):
-            return _error(400, "allowed_ips must be a list of addresses")
+        if "allowed_ips" in body and not _is_address_list(body["allowed_ips"]):
+            return _error(400, "allowed_ips must be a list of IP addresses")
         account.config.update(body)
         sandbox.store.save(account)
     return JSONResponse(_account_doc(request, account))
@@ -146,13 +163,14 @@ async def account_state(request: Request) -> Response:
 @guarded
 async def faults(request: Request) -> Response:
     """PUT sets the faults of one scope; DELETE clears them all; GET lists them."""
-    injector = _sandbox(request).faults
+    sandbox = _sandbox(request)
+    injector = sandbox.faults
     if request.method == "PUT":
         body = await _json_body(request)
         if isinstance(body, Response):
             return body
         try:
-            injector.put(body, set(_sandbox(request).emulators))
+            injector.put(body, set(sandbox.emulators), carrier_of_account=sandbox.carrier_of)
         except FaultSpecError as exc:
             return _error(400, str(exc))
     elif request.method == "DELETE":

@@ -215,7 +215,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # Celery: the broker is transport only; the sync jobs in the database are the truth.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+if CELERY_BROKER_URL.startswith("sqlite:"):
+    # kombu's SQLAlchemy transport, polled ten times a second (portal/core/broker.py).
+    CELERY_BROKER_TRANSPORT = "portal.core.broker:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -244,8 +247,17 @@ SYNC_RATE_LIMITS = {
     "sipwise": (20, 1),
     "simotel": (10, 1),
 }
+# Reconciliation (docs/reconciliation.md): each enabled carrier account is compared with
+# the carrier every SYNC_RECONCILE_INTERVAL seconds; carrier objects are matched CHUNK at a
+# time; a wait for the account's request budget up to MAX_WAIT s is slept through (longer
+# ones stop the run: the next one tries again); a run longer than TIME_LIMIT s is stopped.
+SYNC_RECONCILE_INTERVAL = env.float("SYNC_RECONCILE_INTERVAL", default=6 * 3600.0)
+SYNC_RECONCILE_CHUNK = env.int("SYNC_RECONCILE_CHUNK", default=500)
+SYNC_RECONCILE_MAX_WAIT = env.float("SYNC_RECONCILE_MAX_WAIT", default=60.0)
+SYNC_RECONCILE_TIME_LIMIT = env.int("SYNC_RECONCILE_TIME_LIMIT", default=4 * 3600)
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "portal.sync.tasks.sweep", "schedule": SYNC_SWEEP_INTERVAL},
+    "reconcile-accounts": {"task": "portal.sync.tasks.reconcile_all", "schedule": SYNC_RECONCILE_INTERVAL},
 }
 
 # The sandbox carriers (demo and tests): where seed_demo creates its carrier accounts.

@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("portal.accounts.urls")),
     path("", include("portal.home.urls")),
+    path("", include("portal.sync.urls")),
 ]

@@ -143,3 +143,21 @@ class TrunkFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Trunk {n}")
     type = TrunkType.IP
     allowed_ips = factory.LazyFunction(lambda: ["192.0.2.10"])
+
+
+class SyncJobFactory(factory.django.DjangoModelFactory):
+    """An outbox row, as the engine leaves it: ``SyncJobFactory(failed=True)`` for a permanent failure."""
+
+    class Meta:
+        model = "sync.SyncJob"
+
+    carrier_account = factory.SubFactory(CarrierAccountFactory)
+    reseller = factory.SelfAttribute("carrier_account.reseller")
+    object_kind = "customer"
+    object_id = factory.Sequence(lambda n: n + 1)
+    object_repr = factory.Sequence(lambda n: f"Customer {n} Ltd")
+
+    class Params:
+        failed = factory.Trait(
+            state="failed", attempts=1, error_kind="permanent", last_error="The carrier refused the change."
+        )

@@ -107,6 +107,14 @@ class Capabilities:
     time_windows: bool = False
     trunk_types: frozenset[str] = frozenset()  # {"ip", "auth"}
     trunk_fields: frozenset[str] = frozenset()  # TrunkSpec field names the carrier holds
+    # CustomerSpec field names the carrier holds and reads back (empty: all of them), so that
+    # reconciliation does not see drift in a field the carrier never keeps.
+    customer_fields: frozenset[str] = frozenset()
+    # A number's unconditional forward *is* its destination (SureVoIP): a number cannot
+    # hold both a destination and a different always-on forward.
+    forward_is_destination: bool = False
+    # Subscribers must live in the carrier account's own SIP domain (settings["domain"]).
+    fixed_sip_domain: bool = False
     notes: tuple[str, ...] = ()  # plain-language gaps, shown to staff
 
 
@@ -195,6 +203,7 @@ class TrunkSpec:
     host: str = ""  # where the carrier sends calls (PBX-style carriers)
     codecs: list[str] = field(default_factory=list)
     customer_ref: str = ""  # the portal customer's reference, for carriers without customers
+    customer_remote_id: str | None = None  # the customer at the carrier, for carriers with customers
     portal_id: str = ""
 
 
@@ -387,6 +396,14 @@ class CarrierAdapter:
 
     def fetch_forwards(self, owner: str, remote_id: str) -> list[ForwardSpec]:
         raise self._unsupported("call forwards")
+
+    def iter_forwards(self, owner: str) -> Iterator[tuple[str, list[ForwardSpec]]]:
+        """Every owner's forwards as ``(owner remote id, forwards)``, page by page.
+
+        Only for carriers that list forwards with their owners; reconciliation reads the
+        others owner by owner with :meth:`fetch_forwards`.
+        """
+        raise self._unsupported("a list of call forwards")
 
     # 999
     def set_emergency_address(self, number_remote_id: str, address: EmergencyAddress) -> None:

@@ -436,7 +436,18 @@ class SimotelAdapter(CarrierAdapter):
     def fetch_forwards(self, owner: str, remote_id: str) -> list[ForwardSpec]:
         if owner != "subscriber":
             raise self._unsupported(f"call forwards on a {owner}")
-        policy = self._stored("users", remote_id).get("forward_policy") or {}
+        return self._forwards_of(self._stored("users", remote_id))
+
+    def iter_forwards(self, owner: str) -> Iterator[tuple[str, list[ForwardSpec]]]:
+        # One pass over the users: fetch_forwards would scan them once per user.
+        if owner != "subscriber":
+            raise self._unsupported(f"call forwards on a {owner}")
+        for user in self._search("users", {}, alike=True):
+            yield user["_id"], self._forwards_of(user)
+
+    @staticmethod
+    def _forwards_of(user: dict[str, Any]) -> list[ForwardSpec]:
+        policy = user.get("forward_policy") or {}
         return [
             ForwardSpec(type=portal_type, destinations=[Destination(target=from_dialled(policy[key]))])
             for portal_type, key in FORWARD_KEYS.items()

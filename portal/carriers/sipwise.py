@@ -52,8 +52,9 @@ Assumptions where the documents are silent:
 - Numbers live on subscribers, so ``update_number`` is refused; the sync engine changes a
   number by updating the subscriber that holds it. ``iter_numbers`` and ``fetch_number``
   show where each number is (``destination`` = the subscriber's SIP URI).
-- A trunk needs a Sipwise customer: ``TrunkSpec.customer_ref`` must equal that customer's
-  ``external_id`` (the portal customer's id, as written by ``create_customer``).
+- A trunk needs a Sipwise customer: ``TrunkSpec.customer_remote_id`` names it; without it,
+  ``customer_ref`` must equal that customer's ``external_id`` (the portal customer's id,
+  as written by ``create_customer``).
 - 423 (locked) answers are transient; 403 "Invalid user"/"Banned" are authentication
   failures; 422 messages containing "already exist" are duplicates.
 - Iterators read the platform's ``page``/``rows`` paging (``page_size``, default 100) and
@@ -112,7 +113,9 @@ TRUNK_PREFIX = "trunk:"
 WINDOW_MARKER = "1-12"  # month range matching every month: marks the first entry of a window
 READ_ONLY_CF_KEYS = {"destination_set", "time_set", "source_set", "bnumber_set"}
 MAX_DESTINATIONS = 10
-TRUNK_FIELDS = frozenset({"name", "type", "allowed_ips", "channels_out", "default_cli", "enabled", "customer_ref"})
+TRUNK_FIELDS = frozenset(
+    {"name", "type", "allowed_ips", "channels_out", "default_cli", "enabled", "customer_ref", "customer_remote_id"}
+)
 
 
 # ------------------------------------------------------------------ number formats
@@ -288,6 +291,7 @@ class SipwiseAdapter(CarrierAdapter):
     capabilities = Capabilities(
         customers=True,
         subscribers=True,
+        fixed_sip_domain=True,
         trunks=True,
         number_config=False,
         number_inventory=False,
@@ -628,6 +632,8 @@ class SipwiseAdapter(CarrierAdapter):
             raise UnsupportedError(f"Sipwise cannot hold a trunk's {', '.join(sorted(unheld))}")
 
     def _trunk_customer(self, spec: TrunkSpec) -> int:
+        if spec.customer_remote_id:
+            return int(spec.customer_remote_id)
         if spec.customer_ref and "*" not in spec.customer_ref:
             found = self._first("customers", {"external_id": spec.customer_ref, "not_status": "terminated"})
             if found:
@@ -694,6 +700,7 @@ class SipwiseAdapter(CarrierAdapter):
             default_cli=plus(preferences.get("cli")),
             enabled=subscriber["status"] == "active",
             customer_ref=customer.get("external_id") or "",
+            customer_remote_id=str(customer["id"]),
             portal_id="" if marker == subscriber["username"] else marker,
         )
 

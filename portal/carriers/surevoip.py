@@ -191,6 +191,8 @@ class SureVoIPAdapter(CarrierAdapter):
         forward_owners=frozenset({"number"}),
         forward_types=frozenset({"unconditional"}),
         max_destinations=1,
+        forward_is_destination=True,
+        customer_fields=frozenset({"name", "contact_name", "email", "phone", "address"}),
         notes=(
             "A number has one destination: its unconditional forward is that destination, "
             "and switching the forward off deactivates the number.",

@@ -8,18 +8,25 @@ permissions (which would have to be kept in step with the roles by hand).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from auditlog import get_logentry_model
 from auditlog.admin import LogEntryAdmin
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from auditlog.registry import auditlog
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import router, transaction
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from portal.sync.models import Provisioned
+from portal.sync import operations
 from portal.tenancy.models import Reseller, Role
 from portal.tenancy.scoping import Access, ScopedQuerySet, access_for
 
@@ -184,6 +191,183 @@ class ScopedAdmin(RoleScopedMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
 
 class ScopedTabularInline(RoleScopedMixin, admin.TabularInline):
     extra = 0
+
+
+# ------------------------------------------------------------ writes through services
+class ServiceRefused(Exception):
+    """A domain service refused a change the admin was making.
+
+    Raised out of the admin's transaction, so that everything the attempt did is rolled
+    back; the view then shows the refusal to the person who made the change.
+    """
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
+
+
+@contextmanager
+def service_call():
+    """``with service_call(): …``: a service's ValidationError becomes a ServiceRefused."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise ServiceRefused(exc) from exc
+
+
+def field_label(model, name: str) -> str:
+    try:
+        return capfirst(model._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+def refusal_by_field(error: ValidationError, model, form_fields=()) -> list[tuple[str | None, list[str]]]:
+    """The refusal's messages by the form field they belong to (None: the form as a whole).
+
+    A field the form does not show (read-only, or no field at all) has its messages put on
+    the whole form, prefixed with the field's label so that the reason stays clear.
+    """
+    if not hasattr(error, "error_dict"):
+        return [(None, error.messages)]
+    placed: list[tuple[str | None, list[str]]] = []
+    for name, errors in error.message_dict.items():
+        if name in form_fields:
+            placed.append((name, errors))
+        elif name == NON_FIELD_ERRORS:
+            placed.append((None, errors))
+        else:
+            placed.append((None, [f"{field_label(model, name)}: {message}" for message in errors]))
+    return placed
+
+
+def refusal_text(error: ValidationError, model) -> str:
+    return " ".join(message for _, errors in refusal_by_field(error, model) for message in errors)
+
+
+class ShowsRefusalForm:
+    """Mixed into an admin form shown again after a refusal: the reasons sit next to the fields."""
+
+    refusal: ValidationError
+
+    def clean(self):
+        cleaned = super().clean()
+        for field, errors in refusal_by_field(self.refusal, self._meta.model, self.fields):
+            self.add_error(field, errors)
+        return cleaned
+
+
+def service_fields(obj) -> dict:
+    """The values of ``obj`` a service takes: every editable field but the engine's sync fields."""
+    return {
+        field.name: getattr(obj, field.name)
+        for field in obj._meta.concrete_fields
+        if field.editable and not field.primary_key and field.name not in Provisioned.SYNC_FIELDS
+    }
+
+
+def edited_fields(original, edited) -> dict:
+    """What the admin form changed on ``edited`` (an in-memory copy of ``original``)."""
+    return {
+        name: value
+        for name, value in service_fields(edited).items()
+        if original._meta.get_field(name).value_from_object(original)
+        != edited._meta.get_field(name).value_from_object(edited)
+    }
+
+
+class ServiceAdmin(ScopedAdmin):
+    """The admin of a provisioned model, whose every write goes through the domain services.
+
+    The admin never saves or deletes a row itself: subclasses name the service calls
+    (``create_object``, ``update_object``, ``delete_object``), which validate, save, audit
+    and queue the carrier side in one transaction, with the admin user as the actor. A
+    refusal shows as form errors next to the fields (or as an error message, for deletes
+    and actions), and nothing of the attempt is kept. "Sync now" queues a fresh push.
+    """
+
+    actions = ["sync_now"]
+
+    # -- the service calls of the model -------------------------------------------
+    def create_object(self, request, fields: dict):
+        raise NotImplementedError
+
+    def update_object(self, request, obj, changes: dict):
+        raise NotImplementedError
+
+    def delete_object(self, request, obj) -> None:
+        raise NotImplementedError
+
+    # -- Django's admin hooks -------------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        with service_call():
+            if change:
+                # The service compares with what is stored (e.g. a number's previous subscriber).
+                original = self.model.objects.get(pk=obj.pk)
+                if changes := edited_fields(original, obj):  # an unchanged save sends nothing
+                    self.update_object(request, original, changes)
+            else:
+                obj.pk = self.create_object(request, service_fields(obj)).pk
+        obj._state.adding = False
+        obj.refresh_from_db()  # what the service saved: normalised values, sync state
+
+    def delete_model(self, request, obj):
+        with service_call():
+            self.delete_object(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # One by one through the service; response_action makes the batch all or nothing.
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        if refusal is not None:
+            form = type(form.__name__, (ShowsRefusalForm, form), {"refusal": refusal})
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            # The attempt's transaction is rolled back. The same POST is shown again, all of it
+            # as typed, and the form now fails validation with the service's reasons.
+            request.service_refusal = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ServiceRefused as refused:
+            self.message_user(request, f"Not deleted. {refusal_text(refused.error, self.model)}", messages.ERROR)
+            change_url = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                args=[object_id],
+                current_app=self.admin_site.name,
+            )
+            return HttpResponseRedirect(change_url)
+
+    def response_action(self, request, queryset):
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                return super().response_action(request, queryset)
+        except (ServiceRefused, ValidationError) as exc:  # actions call services directly too
+            error = exc.error if isinstance(exc, ServiceRefused) else exc
+            self.message_user(request, f"Nothing was changed. {refusal_text(error, self.model)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # -- actions ----------------------------------------------------------------------
+    @admin.action(description="Sync now: push the selected %(verbose_name_plural)s to their carrier")
+    def sync_now(self, request, queryset):
+        queued = operations.sync_now(queryset, actor=request.user)
+        self.message_user(
+            request,
+            f"Queued {len(queued)} sync job{'s' if len(queued) != 1 else ''}."
+            if queued
+            else "Nothing to push: none of the selected is on a carrier account.",
+            messages.SUCCESS if queued else messages.WARNING,
+        )
 
 
 def write_only_field(label: str) -> forms.CharField:

@@ -1,5 +1,8 @@
 """Demo data: two resellers with carrier accounts on the sandbox, customers and logins.
 
+Everything goes through the service layer, so the demo's objects are queued for their
+carriers like any change and the worker provisions them on the sandbox. Each customer
+gets what its carrier can hold (a time-windowed forward only where windows exist).
 Idempotent: running it again finds what it made (by natural keys) and adds only what is
 missing, so the README's run command can call it on every start.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -17,12 +21,17 @@ from django.db import transaction
 from portal.accounts.models import User
 from portal.carriers.kinds import KIND_FIELDS, CarrierKind
 from portal.carriers.models import CarrierAccount
+from portal.carriers import get_adapter
 from portal.customers.models import Customer, CustomerLogin
-from portal.forwards.models import CallForward, ForwardDestination, ForwardType, ForwardWindow
-from portal.numbers.models import Number, NumberStatus
-from portal.subscribers.models import Subscriber, generate_sip_password
+from portal.customers.services import create_customer
+from portal.forwards.models import ForwardType
+from portal.forwards.services import ForwardInput, WindowInput, set_forwards
+from portal.numbers.models import Number
+from portal.numbers.services import add_number, assign_number
+from portal.subscribers.services import create_subscriber
 from portal.tenancy.models import Reseller, Role, StaffMembership
-from portal.trunks.models import Trunk, TrunkType
+from portal.trunks.models import TrunkType
+from portal.trunks.services import create_trunk
 
 DEMO_PASSWORD = "demo-portal-2026"
 
@@ -91,79 +100,83 @@ def _user(email: str, *, superuser: bool = False, first_name: str = "") -> User:
     return user
 
 
+def _number_stock(account: CarrierAccount) -> Iterator[str]:
+    """Numbers the carrier can sell us (read from its search), else made-up drama-range ones."""
+    if account.capabilities.number_inventory:
+        taken = set(Number.objects.values_list("e164", flat=True))
+        with get_adapter(account.kind, account.adapter_config()) as adapter:
+            found = [n.e164 for n in adapter.search_numbers(limit=100)]
+        yield from (e164 for e164 in found if e164 not in taken)
+
+
+def _forwards_for(caps, rng: random.Random, prefix: str, index: int) -> list[ForwardInput]:
+    """A realistic forward that this carrier can hold."""
+    kind = ForwardType.NO_ANSWER if ForwardType.NO_ANSWER in caps.forward_types else ForwardType.UNCONDITIONAL
+    mobiles = [(f"+447400{prefix}{index:03d}{n:02d}", 20 + 10 * n) for n in range(min(2, caps.max_destinations))]
+    windows = [WindowInput([0, 1, 2, 3, 4], dt.time(9), dt.time(17, 30))] if caps.time_windows else []
+    return [ForwardInput(kind, True, mobiles, windows)]
+
+
+def _trunk_fields(caps, customer: Customer, index: int) -> dict:
+    trunk_type = TrunkType.IP if TrunkType.IP in caps.trunk_types else TrunkType.AUTH
+    wanted = {
+        "allowed_ips": [f"192.0.2.{index + 10}"],
+        "channels_in": 10,
+        "channels_out": 10,
+        "default_cli": customer.phone,
+        "host": f"pbx{index}.{customer.reseller.slug}-customer.example",
+    }
+    held = {name: value for name, value in wanted.items() if name in caps.trunk_fields}
+    if trunk_type == TrunkType.AUTH:
+        held.pop("allowed_ips", None)
+    return {"name": f"PBX{index + 1}", "type": trunk_type, **held}
+
+
 def _seed_customers(reseller: Reseller, accounts: list[CarrierAccount], count: int, rng: random.Random, prefix: str):
-    domain = f"sip.{reseller.slug}.example"
+    stocks = {account.pk: _number_stock(account) for account in accounts}
     for index in range(count):
-        name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)} {index + 1:02d}"
-        account = accounts[index % len(accounts)]
-        customer, made = Customer.objects.get_or_create(
-            reseller=reseller,
-            external_ref=f"{reseller.slug.upper()[:3]}-{1000 + index}",
-            defaults={
-                "name": name,
-                "contact_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(COMPANY_WORDS)}",
-                "email": f"office{index + 1}@{reseller.slug}-customer.example",
-                "phone": f"+4420794{prefix}{index:04d}",
-                "address_line1": f"{index + 3} {rng.choice(COMPANY_WORDS)} Street",
-                "city": rng.choice(("London", "Leeds", "Bristol", "Glasgow", "Cardiff")),
-                "postcode": "EC1A 1BB",
-                "carrier_account": account,
-            },
-        )
-        if not made:
+        external_ref = f"{reseller.slug.upper()[:3]}{1000 + index}"
+        if Customer.objects.filter(reseller=reseller, external_ref=external_ref).exists():
             continue
+        account = accounts[index % len(accounts)]
+        caps = account.capabilities
+        customer = create_customer(
+            reseller=reseller,
+            external_ref=external_ref,
+            name=f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)} {index + 1:02d}",
+            contact_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(COMPANY_WORDS)}",
+            email=f"office{index + 1}@{reseller.slug}-customer.example",
+            phone=f"+4420794{prefix}{index:04d}",
+            address_line1=f"{index + 3} {rng.choice(COMPANY_WORDS)} Street",
+            city=rng.choice(("London", "Leeds", "Bristol", "Glasgow", "Cardiff")),
+            postcode="EC1A 1BB",
+            carrier_account=account,
+        )
+        subscribers, numbers = [], []
         for ext in range(1, rng.randint(2, 4)):
-            number = Number.objects.create(
-                reseller=reseller,
-                carrier_account=account,
-                e164=f"+44113496{prefix}{index:02d}{ext}",
+            e164 = next(stocks[account.pk], None) or f"+44113496{prefix}{index:02d}{ext}"
+            number = add_number(reseller=reseller, carrier_account=account, e164=e164)
+            assign_number(number, customer=customer)
+            numbers.append(number)
+            subscriber, _ = create_subscriber(
                 customer=customer,
-                status=NumberStatus.ASSIGNED,
-            )
-            subscriber = Subscriber.objects.create(
-                customer=customer,
-                carrier_account=account,
-                username=f"c{index:02d}ext{ext}",
-                domain=domain,
-                sip_password=generate_sip_password(),
+                username=f"{index + 1:02d}{ext}",  # digits: a PBX extension works on every carrier
+                # The account's own SIP domain where the carrier fixes one (Sipwise).
+                domain=account.settings.get("domain") or f"sip.{reseller.slug}.example",
                 display_name=f"{rng.choice(FIRST_NAMES)} (ext {ext})",
                 primary_number=number,
             )
-            number.subscriber = subscriber
-            number.save()
-            if ext == 1:
-                forward = CallForward.objects.create(
-                    subscriber=subscriber, carrier_account=account, type=ForwardType.NO_ANSWER
-                )
-                ForwardDestination.objects.create(forward=forward, position=0, target=f"+447400{prefix}{index:05d}", timeout=20)
-                ForwardDestination.objects.create(
-                    forward=forward, position=1, target=f"sip:voicemail@{domain}", timeout=30
-                )
-                ForwardWindow.objects.create(
-                    forward=forward, weekdays=[0, 1, 2, 3, 4], start=dt.time(9), end=dt.time(17, 30)
-                )
-        if index % 3 == 0:
-            Trunk.objects.create(
-                customer=customer,
-                carrier_account=account,
-                name=f"{customer.name[:40]} PBX",
-                type=TrunkType.IP,
-                allowed_ips=[f"192.0.2.{index + 10}"],
-                channels_in=10,
-                channels_out=10,
-                default_cli=customer.phone,
-            )
-    for spare in range(5):
-        Number.objects.get_or_create(
-            reseller=reseller,
-            carrier_account=accounts[0],
-            e164=f"+44113496{prefix}9{spare}0",
-            defaults={"status": NumberStatus.AVAILABLE},
-        )
+            subscribers.append(subscriber)
+        if caps.forwards:
+            owner = subscribers[0] if "subscriber" in caps.forward_owners else numbers[0]
+            set_forwards(owner, _forwards_for(caps, rng, prefix, index))
+        if caps.trunks and index % 3 == 0:
+            create_trunk(customer=customer, **_trunk_fields(caps, customer, index))
 
 
 @transaction.atomic
-def seed(sandbox_url: str | None = None, sandbox_token: str | None = None) -> list[Login]:
+def seed(sandbox_url: str | None = None, sandbox_token: str | None = None, customers: int | None = None) -> list[Login]:
+    """``customers`` overrides how many customers each reseller gets (tests use a few)."""
     sandbox = SandboxClient(sandbox_url or settings.SANDBOX_URL, sandbox_token or settings.SANDBOX_ADMIN_TOKEN)
     rng = random.Random(2026)
     logins = [Login("platform admin", _user("admin@portal.example", superuser=True, first_name="Pat").email)]
@@ -174,7 +187,7 @@ def seed(sandbox_url: str | None = None, sandbox_token: str | None = None) -> li
     for name, slug, kinds, count, prefix in plans:
         reseller, _ = Reseller.objects.get_or_create(slug=slug, defaults={"name": name})
         accounts = [_carrier_account(reseller, kind, sandbox) for kind in kinds]
-        _seed_customers(reseller, accounts, count, rng, prefix)
+        _seed_customers(reseller, accounts, customers or count, rng, prefix)
         for role in (Role.MANAGER, Role.AGENT):
             email = f"{role}@{slug}.example"
             user = _user(email, first_name=role.label)

@@ -1,12 +1,13 @@
 from django.contrib import admin
 
-from portal.core.admin import ScopedAdmin
+from portal.core.admin import ScopedAdmin, ServiceAdmin
 
 from .models import Customer, CustomerLogin
+from .services import create_customer, delete_customer, update_customer
 
 
 @admin.register(Customer)
-class CustomerAdmin(ScopedAdmin):
+class CustomerAdmin(ServiceAdmin):
     list_display = [
         "name",
         "reseller",
@@ -20,6 +21,15 @@ class CustomerAdmin(ScopedAdmin):
     list_filter = ["status", "sync_state", ("carrier_account", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["reseller", "carrier_account"]
     search_fields = ["name", "contact_name", "email", "phone", "external_ref"]
+
+    def create_object(self, request, fields):
+        return create_customer(actor=request.user, **fields)
+
+    def update_object(self, request, customer, changes):
+        return update_customer(customer, actor=request.user, **changes)
+
+    def delete_object(self, request, customer):
+        delete_customer(customer, actor=request.user)
 
 
 @admin.register(CustomerLogin)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.sync.provisioning import change_by, delete_and_sync, refuse, save_and_sync
+from portal.sync.provisioning import change_by, delete_and_sync, refuse, save_adopted, save_and_sync
 
 from .models import Customer, CustomerStatus
 
@@ -26,8 +26,26 @@ def set_customer_status(customer: Customer, status: str, *, actor=None) -> Custo
     return update_customer(customer, status=status, actor=actor)
 
 
-def delete_customer(customer: Customer, *, actor=None) -> None:
-    """Only an empty customer can be deleted; one with services is terminated instead."""
+def adopt_customer(
+    customer: Customer | None = None, *, carrier_account, remote_id: str, actor=None, **fields
+) -> Customer:
+    """Take the carrier's values as the portal's (reconciliation, import); nothing is pushed back.
+
+    With no ``customer`` the carrier's customer is imported as a new one.
+    """
+    with change_by(actor):
+        if customer is None:
+            customer = Customer(reseller_id=carrier_account.reseller_id, carrier_account=carrier_account)
+        for name, value in fields.items():
+            setattr(customer, name, value)
+        return save_adopted(customer, remote_id=remote_id)
+
+
+def delete_customer(customer: Customer, *, actor=None, sync: bool = True) -> None:
+    """Only an empty customer can be deleted; one with services is terminated instead.
+
+    ``sync=False``: the carrier no longer has it; only the portal's row goes.
+    """
     in_use = [
         label
         for label, related in (("subscribers", customer.subscribers), ("trunks", customer.trunks), ("numbers", customer.numbers))
@@ -36,4 +54,4 @@ def delete_customer(customer: Customer, *, actor=None) -> None:
     if in_use:
         raise refuse(None, f"{customer} still has {', '.join(in_use)}: remove them first, or terminate the customer.")
     with change_by(actor):
-        delete_and_sync(customer, actor=actor)
+        delete_and_sync(customer, actor=actor, sync=sync)

@@ -11,10 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from portal.carriers.base import Destination, ForwardSpec, TimeWindow, check_forwards
 from portal.numbers.models import Number
 from portal.subscribers.models import Subscriber
+from portal.sync.models import SyncState
 from portal.sync.outbox import record_change
 from portal.sync.provisioning import capabilities_of, change_by
 
@@ -36,6 +38,12 @@ class ForwardInput:
     enabled: bool = True
     destinations: list[tuple[str, int]] = field(default_factory=list)
     windows: list[WindowInput] = field(default_factory=list)
+
+
+DESTINATION_IS_FORWARD = (
+    "a number's destination is its always-on forward here: clear the number's destination "
+    "or switch the always-on forward off"
+)
 
 
 def owner_kind(owner) -> str:
@@ -93,14 +101,21 @@ def _validated(owner, forwards: list[ForwardInput]) -> list[ForwardInput]:
             for f in cleaned
         ]
         problems = check_forwards(caps, owner_kind(owner), specs)
+        if caps.forward_is_destination and isinstance(owner, Number) and owner.destination:
+            if any(f.type == ForwardType.UNCONDITIONAL and f.enabled for f in cleaned):
+                problems.append(DESTINATION_IS_FORWARD)
         if problems:
             carrier = owner.carrier_account.get_kind_display()
             raise ValidationError([f"{carrier}: {p}." for p in problems])
     return cleaned
 
 
-def set_forwards(owner, forwards: list[ForwardInput], *, actor=None) -> list[CallForward]:
-    """Make the owner's forwards exactly ``forwards`` (types not listed are removed)."""
+def set_forwards(owner, forwards: list[ForwardInput], *, actor=None, sync: bool = True) -> list[CallForward]:
+    """Make the owner's forwards exactly ``forwards`` (types not listed are removed).
+
+    ``sync=False``: these are the forwards the carrier holds (reconciliation adopting
+    them, an import): they are saved as synced and nothing is queued.
+    """
     cleaned = _validated(owner, forwards)
     kind = owner_kind(owner)
     with change_by(actor):
@@ -110,6 +125,9 @@ def set_forwards(owner, forwards: list[ForwardInput], *, actor=None) -> list[Cal
             forward = existing.pop(item.type, None) or CallForward(**{kind: owner}, type=item.type)
             forward.enabled = item.enabled
             forward.carrier_account = owner.carrier_account
+            if not sync:
+                forward.remote_id = owner.remote_id
+                forward.sync_state, forward.sync_error, forward.synced_at = SyncState.SYNCED, "", timezone.now()
             forward.save()
             forward.destinations.all().delete()
             forward.windows.all().delete()
@@ -123,7 +141,8 @@ def set_forwards(owner, forwards: list[ForwardInput], *, actor=None) -> list[Cal
             kept.append(forward)
         for gone in existing.values():
             gone.delete()
-        record_change(owner, kind=f"{kind}_forwards", actor=actor)
+        if sync:
+            record_change(owner, kind=f"{kind}_forwards", actor=actor)
     return kept
 
 

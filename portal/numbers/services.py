@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 from portal.sync.models import JobOperation
 from portal.sync.outbox import record_change
-from portal.sync.provisioning import change_by, save_and_sync
+from portal.sync.provisioning import capabilities_of, change_by, save_adopted, save_and_sync
 
 from .models import Number, NumberStatus
 
@@ -22,11 +24,22 @@ def _touch_subscribers(actor, *subscribers) -> None:
         record_change(subscriber, actor=actor)
 
 
+def check_destination_and_forward(number: Number) -> None:
+    caps = capabilities_of(number)
+    if caps is None or not caps.forward_is_destination or not number.destination or not number.pk:
+        return
+    from portal.forwards.services import DESTINATION_IS_FORWARD
+
+    if number.forwards.filter(type="unconditional", enabled=True).exists():
+        raise ValidationError({"destination": f"{number.carrier_account.get_kind_display()}: {DESTINATION_IS_FORWARD}."})
+
+
 def update_number(number: Number, *, actor=None, **changes) -> Number:
     previous_subscriber = number.subscriber if number.subscriber_id else None
     with change_by(actor):
         for name, value in changes.items():
             setattr(number, name, value)
+        check_destination_and_forward(number)
         save_and_sync(number, actor=actor)
         current = number.subscriber if number.subscriber_id else None
         if current != previous_subscriber:
@@ -43,11 +56,31 @@ def assign_number(number: Number, *, customer, subscriber=None, trunk=None, acto
     )
 
 
-def release_number(number: Number, *, actor=None) -> Number:
-    """Give the number back to the carrier; the row stays, as released, for the history."""
+def adopt_number(number: Number | None = None, *, carrier_account, remote_id: str, actor=None, **fields) -> Number:
+    """Take the carrier's values as the portal's (reconciliation, import); nothing is pushed back.
+
+    With no ``number`` the carrier's one is imported; a released row of the same number
+    comes back to life, as the carrier holds it again.
+    """
+    with change_by(actor):
+        if number is None:
+            number = Number(reseller_id=carrier_account.reseller_id, carrier_account=carrier_account)
+        for name, value in fields.items():
+            setattr(number, name, value)
+        if number.status == NumberStatus.RELEASED or (number.status == NumberStatus.ASSIGNED and not number.customer_id):
+            number.status = NumberStatus.AVAILABLE  # clean() makes it assigned when it has a customer
+        return save_adopted(number, remote_id=remote_id)
+
+
+def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
+    """Give the number back to the carrier; the row stays, as released, for the history.
+
+    ``sync=False``: the carrier no longer has it; the row is only marked released.
+    """
     previous_subscriber = number.subscriber if number.subscriber_id else None
     with change_by(actor):
-        record_change(number, operation=JobOperation.DELETE, actor=actor)
+        if sync:
+            record_change(number, operation=JobOperation.DELETE, actor=actor)
         number.customer = number.subscriber = number.trunk = None
         number.destination = ""
         number.status = NumberStatus.RELEASED
@@ -58,5 +91,6 @@ def release_number(number: Number, *, actor=None) -> Number:
             if previous_subscriber.primary_number_id == number.pk:
                 previous_subscriber.primary_number = None
                 previous_subscriber.save(update_fields=["primary_number"])
-            _touch_subscribers(actor, previous_subscriber)
+            if sync:
+                _touch_subscribers(actor, previous_subscriber)
     return number

@@ -110,6 +110,16 @@ class CarrierEmulator:
         """What ``GET /_sandbox/accounts/{id}/state`` shows for this account."""
         return account.data
 
+    # Kinds (portal terms: "subscriber", "trunk"...) this emulator can make in bulk.
+    bulk_kinds: tuple[str, ...] = ()
+
+    def bulk_create(self, account: Account, kind: str, count: int) -> dict[str, Any]:
+        """Add ``count`` synthetic objects of ``kind`` at once (benchmarks), then save once.
+
+        Returns a short description of what was made. Only kinds in ``bulk_kinds``.
+        """
+        raise NotImplementedError
+
     # -- routes -------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         """Starlette routes, relative to ``prefix``."""

@@ -160,6 +160,28 @@ async def account_state(request: Request) -> Response:
     return JSONResponse(emulator.public_state(account))
 
 
+MAX_BULK = 200_000
+
+
+@guarded
+async def bulk_create(request: Request) -> Response:
+    """POST /_sandbox/accounts/{id}/bulk {"kind": "subscriber", "count": N}: N synthetic objects."""
+    account = _find_account(request)
+    if isinstance(account, Response):
+        return account
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    emulator = _sandbox(request).emulators[account.carrier]
+    kind, count = body.get("kind"), body.get("count")
+    if kind not in emulator.bulk_kinds:
+        can = ", ".join(emulator.bulk_kinds) or "nothing"
+        return _error(400, f"{account.carrier} can make in bulk: {can}")
+    if type(count) is not int or not 1 <= count <= MAX_BULK:
+        return _error(400, f"count must be a whole number from 1 to {MAX_BULK}")
+    return JSONResponse(emulator.bulk_create(account, kind, count), status_code=201)
+
+
 @guarded
 async def faults(request: Request) -> Response:
     """PUT sets the faults of one scope; DELETE clears them all; GET lists them."""
@@ -215,6 +237,7 @@ routes = [
     Route("/_sandbox/accounts", list_accounts, methods=["GET"]),
     Route("/_sandbox/accounts/{account_id}", account_detail, methods=["GET", "PATCH", "DELETE"]),
     Route("/_sandbox/accounts/{account_id}/state", account_state, methods=["GET"]),
+    Route("/_sandbox/accounts/{account_id}/bulk", bulk_create, methods=["POST"]),
     Route("/_sandbox/faults", faults, methods=["GET", "PUT", "DELETE"]),
     Route("/_sandbox/requests", requests_log, methods=["GET"]),
     Route("/_sandbox/reset", reset, methods=["POST"]),

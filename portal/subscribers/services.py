@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 from portal.sync.outbox import record_change
-from portal.sync.provisioning import change_by, delete_and_sync, save_and_sync
+from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync
 
 from .models import Subscriber, SubscriberStatus, generate_sip_password
+
+
+def check_domain(subscriber: Subscriber) -> None:
+    """Some carriers keep subscribers in the account's own SIP domain: fill it in, or refuse another."""
+    caps = capabilities_of(subscriber)
+    if caps is None or not caps.fixed_sip_domain:
+        return
+    domain = subscriber.carrier_account.settings.get("domain", "")
+    if not subscriber.domain:
+        subscriber.domain = domain
+    elif domain and subscriber.domain != domain:
+        label = subscriber.carrier_account.get_kind_display()
+        raise ValidationError({"domain": f"Subscribers on this {label} account live in its SIP domain {domain}."})
 
 
 def create_subscriber(*, customer, actor=None, password: str | None = None, **fields) -> tuple[Subscriber, str]:
@@ -14,6 +29,7 @@ def create_subscriber(*, customer, actor=None, password: str | None = None, **fi
     fields.setdefault("carrier_account", customer.carrier_account)
     with change_by(actor):
         subscriber = Subscriber(customer=customer, sip_password=password, **fields)
+        check_domain(subscriber)
         save_and_sync(subscriber, actor=actor)
         if subscriber.primary_number_id:
             _route_primary_number(subscriber, actor)
@@ -24,6 +40,7 @@ def update_subscriber(subscriber: Subscriber, *, actor=None, **changes) -> Subsc
     with change_by(actor):
         for name, value in changes.items():
             setattr(subscriber, name, value)
+        check_domain(subscriber)
         save_and_sync(subscriber, actor=actor)
         if "primary_number" in changes and subscriber.primary_number_id:
             _route_primary_number(subscriber, actor)
@@ -54,10 +71,29 @@ def disable_subscriber(subscriber: Subscriber, *, actor=None) -> Subscriber:
     return update_subscriber(subscriber, status=SubscriberStatus.LOCKED, actor=actor)
 
 
-def delete_subscriber(subscriber: Subscriber, *, actor=None) -> None:
+def adopt_subscriber(
+    subscriber: Subscriber | None = None, *, customer=None, carrier_account, remote_id: str, actor=None, **fields
+) -> Subscriber:
+    """Take the carrier's values as the portal's (reconciliation, import); nothing is pushed back.
+
+    With no ``subscriber`` the carrier's one is imported into ``customer``. Its SIP
+    password stays unknown (carriers never read it back) until it is reset.
+    """
+    with change_by(actor):
+        if subscriber is None:
+            subscriber = Subscriber(customer=customer, carrier_account=carrier_account)
+        for name, value in fields.items():
+            setattr(subscriber, name, value)
+        return save_adopted(subscriber, remote_id=remote_id)
+
+
+def delete_subscriber(subscriber: Subscriber, *, actor=None, sync: bool = True) -> None:
+    """``sync=False``: the carrier no longer has it; only the portal's row goes."""
     with change_by(actor):
         numbers = list(subscriber.numbers.all())
-        delete_and_sync(subscriber, actor=actor)
+        delete_and_sync(subscriber, actor=actor, sync=sync)
+        if not sync:
+            return
         for number in numbers:  # they stay the customer's, routed nowhere until reassigned
             number.refresh_from_db()
             record_change(number, actor=actor)

@@ -5,6 +5,9 @@ conditional UPDATE (queued → running), so two workers holding the same message
 redelivery, a sweep) cannot both run it. The object is reloaded at run time, so the
 carrier always receives the latest desired state, and sync fields are written with
 ``UPDATE … WHERE pk`` so a worker never overwrites what a person just changed.
+
+A job whose account is at its in-flight cap stays queued: the task that frees one of
+the account's slots runs the account's next due job in it. Nobody polls for a slot.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import random
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.utils import timezone
 
 from portal.carriers import get_adapter
@@ -50,10 +53,15 @@ def adapter_for(account: CarrierAccount) -> CarrierAdapter:
         return cached[1]
     if cached:
         cached[1].close()
-    transport = LimitedTransport(account.pk, rate_for(account), get_limiter())
-    adapter = get_adapter(account.kind, account.adapter_config(), transport=transport)
+    adapter = build_adapter(account)
     _adapters[account.pk] = (version, adapter)
     return adapter
+
+
+def build_adapter(account: CarrierAccount, *, max_wait: float = 0.0) -> CarrierAdapter:
+    """A new adapter whose requests go through the account's shared rate limiter."""
+    transport = LimitedTransport(account.pk, rate_for(account), get_limiter(), max_wait=max_wait)
+    return get_adapter(account.kind, account.adapter_config(), transport=transport)
 
 
 # ------------------------------------------------------------------- backoff
@@ -83,49 +91,132 @@ def orphaned(claimed_by: str) -> bool:
 
 
 def requeue_orphans(jobs) -> int:
-    """Running jobs whose worker died or whose lease expired go back to the queue."""
+    """Running jobs whose worker died or whose lease expired go back to the queue, and to a worker."""
+    return len(_requeue_orphans(jobs.values_list("pk", "claimed_by", "lease_expires_at")))
+
+
+def _requeue_orphans(running) -> list[int]:
+    """Requeue the orphans among ``running`` (pk, claimed_by, lease) rows; their ids.
+
+    Each is offered to a worker once the transaction (if any) commits.
+    """
+    from .outbox import offer
+
     now = timezone.now()
-    requeued = 0
-    for pk, claimed_by, lease in jobs.values_list("pk", "claimed_by", "lease_expires_at"):
+    requeued = []
+    for pk, claimed_by, lease in running:
         if (lease is not None and lease < now) or orphaned(claimed_by):
-            requeued += SyncJob.objects.filter(pk=pk, state=JobState.RUNNING, claimed_by=claimed_by).update(
+            if SyncJob.objects.filter(pk=pk, state=JobState.RUNNING, claimed_by=claimed_by).update(
                 state=JobState.QUEUED,
                 next_attempt_at=now,
                 enqueued_at=None,
                 lease_expires_at=None,
                 error_kind=ErrorKind.TRANSIENT,
                 last_error="the worker running it stopped; trying again",
-            )
+            ):
+                requeued.append(pk)
+                transaction.on_commit(partial(offer, pk))
     return requeued
+
+
+def _lock_account(account_id: int) -> int:
+    """Serialise the claims of one carrier account until the transaction ends; its cap.
+
+    Without it two claims on PostgreSQL count the account's running jobs at the same
+    time, both see a free slot and the in-flight cap is exceeded. (SQLite's write lock,
+    taken when the transaction begins, already serialises them; there this is a no-op.)
+    ``no_key``: new jobs and rate-limit events of the account may still be inserted.
+    """
+    # order_by(): the model's default ordering would join (and so lock) the reseller too.
+    account = CarrierAccount.objects.select_for_update(no_key=True).filter(pk=account_id).order_by()
+    return account.values_list("max_in_flight", flat=True).first() or 0
+
+
+def _free_slot(account_id: int, cap: int) -> bool:
+    """Under the account's lock: is one of its in-flight slots free? Dead workers' jobs free theirs."""
+    running = list(
+        SyncJob.objects.filter(carrier_account_id=account_id, state=JobState.RUNNING).values_list(
+            "pk", "claimed_by", "lease_expires_at"
+        )
+    )
+    return len(running) - len(_requeue_orphans(running)) < cap
+
+
+def _object_running():
+    return SyncJob.objects.filter(
+        state=JobState.RUNNING, object_kind=OuterRef("object_kind"), object_id=OuterRef("object_id")
+    )
+
+
+def _due(jobs):
+    return jobs.filter(state=JobState.QUEUED, next_attempt_at__lte=timezone.now())
+
+
+def _claim(job: SyncJob) -> bool:
+    """queued → running, if still due; under the account's lock with a slot free. Updates ``job``.
+
+    Never while another job of the same object runs: two pushes of one object at once
+    could reach the carrier in the wrong order.
+    """
+    now = timezone.now()
+    running = {
+        "state": JobState.RUNNING,
+        "started_at": now,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds()),
+        "claimed_by": worker_id(),
+    }
+    claimed = (
+        _due(SyncJob.objects.filter(pk=job.pk))
+        .exclude(Exists(_object_running()))
+        .update(attempts=F("attempts") + 1, **running)
+    )
+    if claimed:
+        for name, value in running.items():
+            setattr(job, name, value)
+        job.attempts += 1
+        if job.operation == JobOperation.PUSH:  # in the claim's transaction: one commit fewer per job
+            KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.SYNCING)
+    return bool(claimed)
+
+
+def _take(job: SyncJob, *, or_next_due: bool) -> SyncJob | None:
+    """Under its account's lock: ``job`` claimed, or else (``or_next_due``) the account's next due job."""
+    account_id = job.carrier_account_id
+    with transaction.atomic():
+        if not _free_slot(account_id, _lock_account(account_id)):
+            return None
+        if _claim(job):
+            return job
+        following = _next_due(account_id) if or_next_due else None
+        return following if following is not None and _claim(following) else None
 
 
 def claim(job_id: int) -> SyncJob | None:
     """queued → running, if it is due and its account has a free in-flight slot."""
-    requeue_orphans(SyncJob.objects.filter(pk=job_id, state=JobState.RUNNING))
-    now = timezone.now()
-    running_here = (
-        SyncJob.objects.filter(carrier_account=OuterRef("carrier_account"), state=JobState.RUNNING)
-        .order_by()
-        .values("carrier_account")
-        .annotate(n=Count("pk"))
-        .values("n")
+    job = SyncJob.objects.select_related("carrier_account").filter(pk=job_id).first()
+    return _take(job, or_next_due=False) if job is not None else None
+
+
+def _next_due(account_id: int) -> SyncJob | None:
+    """The account's queued job that has been due longest (and whose object is not running)."""
+    # Ordered by next_attempt_at alone, so that the (state, next_attempt_at) index is read
+    # in order and the first match ends the search however long the queue is.
+    return (
+        _due(SyncJob.objects.select_related("carrier_account").filter(carrier_account_id=account_id))
+        .exclude(Exists(_object_running()))
+        .order_by("next_attempt_at")
+        .first()
     )
-    cap = CarrierAccount.objects.filter(pk=OuterRef("carrier_account")).values("max_in_flight")
-    claimed = (
-        SyncJob.objects.filter(pk=job_id, state=JobState.QUEUED, next_attempt_at__lte=now)
-        .annotate(in_flight=Coalesce(Subquery(running_here), Value(0)), cap=Subquery(cap))
-        .filter(in_flight__lt=F("cap"))
-        .update(
-            state=JobState.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=now,
-            lease_expires_at=now + timedelta(seconds=lease_seconds()),
-            claimed_by=worker_id(),
-        )
-    )
-    if not claimed:
-        return None
-    return SyncJob.objects.select_related("carrier_account").get(pk=job_id)
+
+
+def claim_next(account_id: int) -> SyncJob | None:
+    """The account's next due job, claimed, if the account has a free in-flight slot.
+
+    Whether a message is on its way to that job or not: the message will find it taken.
+    """
+    with transaction.atomic():
+        job = _free_slot(account_id, _lock_account(account_id)) and _next_due(account_id)
+        return job if job and _claim(job) else None
 
 
 @dataclass
@@ -134,18 +225,55 @@ class Result:
 
     state: str
     retry_in: float | None = None
+    job_id: int | None = None
+    account_id: int | None = None
 
 
 # ------------------------------------------------------------------- running
 def run_job(job_id: int) -> Result | None:
-    """Run job ``job_id`` if it can be claimed; None when it was not ours to run."""
-    job = claim(job_id)
+    """Run job ``job_id`` if it can be claimed; None when there was nothing to run.
+
+    A job refused for its account's in-flight cap just waits, queued: the task that frees
+    one of the account's slots runs the account's next due job in it (``run_next``), so
+    nobody polls for a slot. A message whose job is taken already (by such a task, or a
+    redelivery) still serves its account: a free slot there gets the next due job.
+    """
+    job = SyncJob.objects.select_related("carrier_account").with_in_flight().filter(pk=job_id).first()
     if job is None:
-        return _not_claimed(job_id)
+        return None
+    if job.state != JobState.RUNNING and job.in_flight >= job.carrier_account.max_in_flight:
+        # The account is at its cap (by a count taken without its lock: only a hint, but a
+        # safe one, since each job counted looks for the next due job when it ends). A
+        # running job is a redelivery: its worker may be dead, which the lock finds out.
+        return None
+    job = _take(job, or_next_due=True)
+    return _run(job) if job is not None else None
+
+
+def run_next(account_id: int) -> Result | None:
+    """Run the account's next due job in the slot just freed; None if there is none."""
+    job = claim_next(account_id)
+    return _run(job) if job is not None else None
+
+
+def hand_over(account_id: int) -> None:
+    """Send the account's next due job to any worker, to go on with the account from there."""
+    from .outbox import enqueue
+
+    job = _next_due(account_id)
+    if job is not None:
+        enqueue(job.pk)
+
+
+def _run(job: SyncJob) -> Result:
+    result = _carry(job)
+    result.job_id, result.account_id = job.pk, job.carrier_account_id
+    return result
+
+
+def _carry(job: SyncJob) -> Result:
     kind = KINDS[job.object_kind]
     account = job.carrier_account
-    if job.operation == JobOperation.PUSH:
-        kind.state_rows(job.object_id).update(sync_state=SyncState.SYNCING)
     try:
         adapter = adapter_for(account)
         if job.operation == JobOperation.DELETE:
@@ -175,21 +303,9 @@ def run_job(job_id: int) -> Result | None:
         return _retry(job, kind, exc, delay=backoff_seconds(job.attempts), error_kind=ErrorKind.TRANSIENT)
 
 
-def _not_claimed(job_id: int) -> Result | None:
-    """Someone else has it, it is not due, or its account is at its in-flight cap."""
-    job = SyncJob.objects.filter(pk=job_id).values("state", "next_attempt_at").first()
-    if job and job["state"] == JobState.QUEUED and job["next_attempt_at"] <= timezone.now():
-        # Due but the account is busy: ask again shortly, without holding a worker.
-        delay = random.uniform(0.2, 1.0)
-        return Result(JobState.QUEUED, retry_in=delay)
-    return None
-
-
-def _newer_job_queued(job: SyncJob) -> bool:
-    return (
-        SyncJob.objects.filter(object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED)
-        .exclude(pk=job.pk)
-        .exists()
+def _newer_jobs_queued(job: SyncJob):
+    return SyncJob.objects.filter(object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED).exclude(
+        pk=job.pk
     )
 
 
@@ -208,7 +324,10 @@ def _finish(job: SyncJob, state: str, error: str = "", error_kind: str = "") -> 
 def _done(job: SyncJob, kind: SyncedKind, *, remote_id: str | None, secret: str | None = None) -> Result:
     if job.operation == JobOperation.PUSH:
         fields = {"sync_error": "", "synced_at": timezone.now()}
-        fields["sync_state"] = SyncState.PENDING if _newer_job_queued(job) else SyncState.SYNCED
+        # Pending still when a newer change waits: decided in the UPDATE, in one query.
+        fields["sync_state"] = Case(
+            When(Exists(_newer_jobs_queued(job)), then=Value(SyncState.PENDING)), default=Value(SyncState.SYNCED)
+        )
         if remote_id is not None:
             fields["remote_id"] = remote_id
         rows = kind.state_rows(job.object_id)
@@ -225,6 +344,8 @@ def _done(job: SyncJob, kind: SyncedKind, *, remote_id: str | None, secret: str 
 
 def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object]) -> Result:
     parent_kind, parent_obj = parent
+    wait = settings.SYNC_PARENT_WAIT
+    countdown = _countdown(wait)
     SyncJob.objects.filter(pk=job.pk).update(
         state=JobState.QUEUED,
         attempts=F("attempts") - 1,  # waiting is not a failed attempt
@@ -232,8 +353,8 @@ def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object])
         parent_id=parent_obj.pk,
         error_kind=ErrorKind.WAITING,
         last_error=f"waiting for {parent_kind} {parent_obj} to reach the carrier",
-        next_attempt_at=timezone.now() + timedelta(seconds=settings.SYNC_PARENT_WAIT),
-        enqueued_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        enqueued_at=timezone.now() if countdown is not None else None,
         lease_expires_at=None,
     )
     kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING)
@@ -244,12 +365,24 @@ def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object])
 
         with transaction.atomic():
             record_change(parent_obj, kind=parent_kind, actor=job.caused_by)
-    return Result(JobState.QUEUED, retry_in=None)
+    # The parent may have landed since it was looked at, releasing its children before this
+    # one waited: a second look, or this one would wait for its re-check.
+    parents = KINDS[parent_kind]
+    landed = parents.load(parent_obj.pk)
+    if landed is not None and parents.remote_id_of(landed):
+        SyncJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(next_attempt_at=timezone.now())
+        return Result(JobState.QUEUED, retry_in=0.0)
+    return Result(JobState.QUEUED, retry_in=countdown)
+
+
+def _countdown(delay: float) -> float | None:
+    """Short waits ride a Celery countdown; longer ones wait in the table for the sweeper."""
+    return delay if delay <= settings.SYNC_COUNTDOWN_MAX else None
 
 
 def release_children(job: SyncJob) -> None:
     """A parent landed: its waiting children may go now, not at their next sweep."""
-    from .outbox import enqueue
+    from .outbox import offer
 
     children = list(
         SyncJob.objects.filter(
@@ -259,19 +392,20 @@ def release_children(job: SyncJob) -> None:
     if children:
         SyncJob.objects.filter(pk__in=children).update(next_attempt_at=timezone.now())
         for child in children:
-            enqueue(child)
+            # After the commit: a child that ran before it would not see its parent's remote id.
+            transaction.on_commit(partial(offer, child))
 
 
 def _retry(job, kind, exc, *, delay: float, error_kind: str, count_attempt: bool = True) -> Result:
     message = str(exc) or type(exc).__name__
+    countdown = _countdown(delay)
     updates = {
         "state": JobState.QUEUED,
         "last_error": message,
         "error_kind": error_kind,
         "next_attempt_at": timezone.now() + timedelta(seconds=delay),
         "lease_expires_at": None,
-        # Short waits ride a Celery countdown; long ones wait in the table for the sweeper.
-        "enqueued_at": timezone.now() if delay <= settings.SYNC_COUNTDOWN_MAX else None,
+        "enqueued_at": timezone.now() if countdown is not None else None,
     }
     if not count_attempt:
         updates["attempts"] = F("attempts") - 1
@@ -279,7 +413,7 @@ def _retry(job, kind, exc, *, delay: float, error_kind: str, count_attempt: bool
     if job.operation == JobOperation.PUSH:
         kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error=f"Retrying: {message}")
     log.info("sync job %s: %s; retrying in %.1f s", job.pk, message, delay)
-    return Result(JobState.QUEUED, retry_in=delay if delay <= settings.SYNC_COUNTDOWN_MAX else None)
+    return Result(JobState.QUEUED, retry_in=countdown)
 
 
 def _fail(job: SyncJob, kind: SyncedKind, exc: CarrierError) -> Result:

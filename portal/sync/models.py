@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.tenancy.scoping import ScopedQuerySet
@@ -59,6 +62,33 @@ class ErrorKind(models.TextChoices):
 class SyncJobQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(state__in=(JobState.QUEUED, JobState.RUNNING))
+
+    def with_in_flight(self):
+        """Each job with ``in_flight``: how many jobs of its carrier account are running.
+
+        Counted without a lock: a hint (claims decide under the account's lock).
+        """
+        running = (
+            self.model.objects.filter(carrier_account=models.OuterRef("carrier_account"), state=JobState.RUNNING)
+            .order_by()
+            .values("carrier_account")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(in_flight=Coalesce(models.Subquery(running), 0))
+
+    def undelivered(self):
+        """Queued and due, but on no message's way to a worker.
+
+        Never sent (the broker was down), back from a dead worker, done waiting in the
+        table, or sent so long ago (``SYNC_REDELIVER_AFTER``) that the message must have
+        been lost.
+        """
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER)
+        return self.filter(state=JobState.QUEUED, next_attempt_at__lte=now).filter(
+            models.Q(enqueued_at__isnull=True) | models.Q(enqueued_at__lt=stale)
+        )
 
 
 class SyncJob(models.Model):
@@ -130,3 +160,112 @@ class RateLimitEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["carrier_account", "at"], name="ratelimit_account_at")]
+
+
+# ------------------------------------------------------------- reconciliation
+class RunState(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ReconcileRun(models.Model):
+    """One pull of a carrier account's real state, compared with the portal's."""
+
+    reseller = models.ForeignKey("tenancy.Reseller", on_delete=models.CASCADE, related_name="reconcile_runs")
+    carrier_account = models.ForeignKey(
+        "carriers.CarrierAccount", on_delete=models.CASCADE, related_name="reconcile_runs"
+    )
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.RUNNING, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    remote_objects = models.PositiveIntegerField(default=0, help_text="Objects read from the carrier.")
+    drift_found = models.JSONField(default=dict, blank=True, help_text="Drift items found, by kind of drift.")
+    error = models.TextField(blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True, help_text="host:pid of the process running it")
+
+    objects = ScopedQuerySet.as_manager()
+    reseller_path = "reseller"
+    customer_path = None
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            # One run per account at a time: a second one (beat and a person at once) is refused.
+            models.UniqueConstraint(
+                fields=["carrier_account"],
+                condition=models.Q(state="running"),
+                name="reconcile_one_running_per_account",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Reconciliation of {self.carrier_account} at {self.started_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class DriftKind(models.TextChoices):
+    MISSING_REMOTE = "missing_remote", "Missing at the carrier"
+    UNKNOWN_LOCAL = "unknown_local", "Unknown to the portal"
+    DIFFERS = "differs", "Differs"
+
+
+class Resolution(models.TextChoices):
+    PUSHED = "pushed", "Pushed ours"
+    ADOPTED = "adopted", "Adopted theirs"
+    DELETED_REMOTE = "deleted_remote", "Deleted at the carrier"
+
+
+class DriftQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+
+class Drift(models.Model):
+    """One difference between the portal and a carrier account, found by a reconciliation.
+
+    ``object_kind``/``object_id`` name the portal object as sync jobs do (a kind of
+    ``objects.KINDS``; none for an object only the carrier has). ``diff`` maps each field
+    that differs to ``[ours, theirs]``; ``theirs`` keeps everything the carrier said
+    about the object, so that adopting it needs no second read.
+    """
+
+    reseller = models.ForeignKey("tenancy.Reseller", on_delete=models.CASCADE, related_name="drift")
+    carrier_account = models.ForeignKey("carriers.CarrierAccount", on_delete=models.CASCADE, related_name="drift")
+    run = models.ForeignKey(ReconcileRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="drift")
+    kind = models.CharField(max_length=16, choices=DriftKind.choices)
+    object_kind = models.CharField(max_length=24)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=64, blank=True)
+    label = models.CharField(max_length=200)
+    diff = models.JSONField(default=dict, blank=True)
+    theirs = models.JSONField(default=dict, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now)
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_error = models.TextField(blank=True, help_text="Why the last attempt to resolve it failed.")
+    sync_job = models.ForeignKey(SyncJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = DriftQuerySet.as_manager()
+    reseller_path = "reseller"
+    customer_path = None
+
+    class Meta:
+        ordering = ["carrier_account", "pk"]
+        verbose_name_plural = "drift"
+        indexes = [
+            models.Index(fields=["carrier_account", "resolved_at", "object_kind"], name="drift_account_open"),
+            models.Index(fields=["object_kind", "object_id"], name="drift_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.object_kind} {self.label}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -103,9 +103,13 @@ def owner_forwards(owner: Subscriber | Number) -> list[CallForward]:
     )
 
 
-def number_spec(number: Number) -> NumberSpec:
+def number_spec(number: Number, capabilities=None) -> NumberSpec:
+    """``capabilities``: a number routed to a subscriber points at the subscriber's SIP
+    address only where the carrier holds that subscriber; elsewhere it would be an
+    address the carrier cannot reach."""
     destination = number.destination or None
-    if destination is None and number.subscriber_id:
+    holds_subscribers = capabilities is None or capabilities.subscribers
+    if destination is None and number.subscriber_id and holds_subscribers:
         subscriber = number.subscriber
         destination = f"sip:{subscriber.username}@{subscriber.domain}"
     return NumberSpec(
@@ -116,6 +120,24 @@ def number_spec(number: Number) -> NumberSpec:
         customer_remote_id=number.customer.remote_id if number.customer_id else None,
         portal_id=str(number.pk),
     )
+
+
+def routing_spec(number: Number, capabilities) -> NumberSpec:
+    """The number as its carrier should route it.
+
+    Where a number's always-on forward *is* its destination (one carrier field), the
+    forward's target wins while it is on, and the number's own destination otherwise;
+    the forwards then travel inside the destination, not separately.
+    """
+    spec = number_spec(number, capabilities)
+    if capabilities is not None and capabilities.forward_is_destination:
+        always = next(
+            (f for f in spec.forwards if f.type == "unconditional" and f.enabled and f.destinations), None
+        )
+        if always is not None:
+            spec.destination = always.destinations[0].target
+        spec.forwards = []
+    return spec
 
 
 def trunk_spec(trunk: Trunk) -> TrunkSpec:
@@ -132,6 +154,7 @@ def trunk_spec(trunk: Trunk) -> TrunkSpec:
         enabled=trunk.enabled,
         host=trunk.host,
         customer_ref=trunk.customer.external_ref or str(trunk.customer_id),
+        customer_remote_id=trunk.customer.remote_id or None,
         portal_id=str(trunk.pk),
     )
 
@@ -291,7 +314,7 @@ class NumberKind(SyncedKind):
             except DuplicateError as exc:
                 remote_id = exc.remote_id or obj.e164  # already ours: adopt it
         if caps.number_config:
-            adapter.update_number(remote_id or obj.e164, number_spec(obj))
+            adapter.update_number(remote_id or obj.e164, routing_spec(obj, caps))
         return Outcome(remote_id or obj.e164)
 
     def delete_payload(self, obj):
@@ -338,7 +361,11 @@ class ForwardsKind(SyncedKind):
         return (self.owner_kind, obj)
 
     def push(self, obj, adapter):
-        adapter.set_forwards(self.owner_kind, obj.remote_id, forward_specs(owner_forwards(obj)))
+        caps = adapter.capabilities
+        if self.owner_kind == "number" and caps.forward_is_destination:
+            adapter.update_number(obj.remote_id, routing_spec(obj, caps))
+        else:
+            adapter.set_forwards(self.owner_kind, obj.remote_id, forward_specs(owner_forwards(obj)))
         return Outcome(obj.remote_id)
 
     def delete(self, payload, adapter):

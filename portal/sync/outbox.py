@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .models import JobOperation, JobState, SyncJob, SyncState
@@ -42,7 +43,27 @@ def record_change(obj, *, kind: str | None = None, operation: str = JobOperation
     )
     if operation == JobOperation.PUSH:
         synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
-    transaction.on_commit(lambda: enqueue(job.pk))
+    transaction.on_commit(lambda: offer(job.pk))
+    return job
+
+
+def record_remote_delete(account, *, kind: str, payload: dict, label: str, actor=None) -> SyncJob:
+    """Queue the delete of something only the carrier has (no portal row: ``object_id`` 0).
+
+    Reconciliation uses it when staff choose to push the portal's side of an object the
+    portal does not know. ``payload`` is what the kind's delete needs (its remote id...).
+    """
+    job = SyncJob.objects.create(
+        reseller_id=account.reseller_id,
+        carrier_account=account,
+        object_kind=kind,
+        object_id=0,
+        object_repr=label[:200],
+        operation=JobOperation.DELETE,
+        payload=payload,
+        caused_by=actor if getattr(actor, "pk", None) else None,
+    )
+    transaction.on_commit(lambda: offer(job.pk))
     return job
 
 
@@ -58,3 +79,18 @@ def enqueue(job_id: int, countdown: float | None = None) -> bool:
         return False
     SyncJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
     return True
+
+
+def offer(job_id: int) -> bool:
+    """Send a due job to a worker, unless its carrier account is at its in-flight cap.
+
+    Then no message is needed: every job running there takes the account's next due job
+    when it ends, and this one was committed before they look. A burst of changes so does
+    not fill the broker with messages that would only find their job taken.
+    """
+    busy = (
+        SyncJob.objects.with_in_flight()
+        .filter(pk=job_id, in_flight__gte=F("carrier_account__max_in_flight"))
+        .exists()
+    )
+    return False if busy else enqueue(job_id)

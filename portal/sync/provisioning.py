@@ -14,8 +14,9 @@ from contextlib import contextmanager, nullcontext
 from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from .models import JobOperation
+from .models import JobOperation, SyncState
 from .outbox import record_change
 
 
@@ -40,10 +41,36 @@ def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str
     return obj
 
 
-def delete_and_sync(obj, *, actor=None, kind: str | None = None) -> None:
-    """Queue the carrier delete (with what it needs), then delete the row."""
-    record_change(obj, kind=kind, operation=JobOperation.DELETE, actor=actor)
+def delete_and_sync(obj, *, actor=None, kind: str | None = None, sync: bool = True) -> None:
+    """Queue the carrier delete (with what it needs), then delete the row.
+
+    ``sync=False``: the carrier no longer has it (reconciliation adopting the carrier's
+    side), so only the portal row goes.
+    """
+    if sync:
+        record_change(obj, kind=kind, operation=JobOperation.DELETE, actor=actor)
     obj.delete()
+
+
+def save_adopted(obj, *, remote_id: str, exclude: list[str] | None = None):
+    """Validate and save what the carrier holds as the portal's own; call inside ``change_by``.
+
+    Used when reconciliation adopts the carrier's side (and by imports): the object is
+    then exactly what the carrier has, so it is marked synced and nothing is queued.
+    """
+    obj.full_clean(exclude=exclude)
+    obj.remote_id = remote_id
+    obj.sync_state = SyncState.SYNCED
+    obj.sync_error = ""
+    obj.synced_at = timezone.now()
+    obj.save()
+    return obj
+
+
+def push_again(obj, *, actor=None, kind: str | None = None):
+    """Queue a push of ``obj`` as the portal has it ("sync now", "push ours")."""
+    with change_by(actor):
+        return record_change(obj, kind=kind, actor=actor)
 
 
 def refuse(field: str | None, message: str) -> ValidationError:

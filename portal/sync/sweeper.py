@@ -4,16 +4,18 @@ Run every few seconds by Celery beat (and by ``manage.py sync_sweep``): running 
 whose worker is gone go back to the queue, and queued jobs that are due but were never
 delivered (broker down at commit, a message lost with a killed worker, a long wait kept
 in the table) are handed to Celery again.
+
+It sends no more jobs to an account than the account has free in-flight slots: the
+tasks running there take the rest, one by one, as they finish.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import Count, Q
+
+from portal.carriers.models import CarrierAccount
 
 from .engine import requeue_orphans
 from .models import JobState, SyncJob
@@ -22,26 +24,36 @@ from .outbox import enqueue
 
 @dataclass
 class SweepReport:
-    recovered: int = 0
-    enqueued: int = 0
-    undeliverable: int = 0
+    recovered: int = 0  # running jobs of dead workers, back in the queue
+    enqueued: int = 0  # due jobs handed to Celery
+    waiting: int = 0  # due jobs of accounts at their in-flight cap, left to the tasks running there
+    undeliverable: int = 0  # the broker refused (it is down): the next sweep tries again
+
+
+def free_slots(account_ids) -> dict[int, int]:
+    """How many more jobs each carrier account may have in flight right now."""
+    accounts = (
+        CarrierAccount.objects.filter(pk__in=account_ids)
+        .annotate(running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)))
+        .values_list("pk", "max_in_flight", "running")
+    )
+    return {pk: cap - running for pk, cap, running in accounts}
 
 
 def sweep(batch: int = 1000) -> SweepReport:
     report = SweepReport()
     report.recovered = requeue_orphans(SyncJob.objects.filter(state=JobState.RUNNING))
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER)
-    due = (
-        SyncJob.objects.filter(state=JobState.QUEUED, next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch]
+    due = list(
+        SyncJob.objects.undelivered().order_by("next_attempt_at").values_list("pk", "carrier_account_id")[:batch]
     )
-    for job_id in list(due):
-        if enqueue(job_id):
-            report.enqueued += 1
-        else:
+    free = free_slots({account_id for _, account_id in due})
+    for job_id, account_id in due:
+        if free.get(account_id, 0) <= 0:
+            report.waiting += 1
+            continue
+        if not enqueue(job_id):
             report.undeliverable += 1
             break  # the broker is down: the next sweep tries again
+        free[account_id] -= 1
+        report.enqueued += 1
     return report

@@ -8,6 +8,8 @@ headers) block the account for every worker.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from portal.carriers.base import RateLimitedError
@@ -16,6 +18,7 @@ from .limiter import Limiter, Rate
 
 SUREVOIP_REMAINING = "X-SureVoIP-API-RateLimit-Remaining"
 SUREVOIP_RESET = "X-SureVoIP-API-RateLimit-TimeToResetSecs"
+MAX_RESENDS = 5  # a carrier that answers 429 on and on gets its 429 back to the adapter
 
 
 def _seconds(value: str | None) -> float | None:
@@ -26,21 +29,43 @@ def _seconds(value: str | None) -> float | None:
 
 
 class LimitedTransport(httpx.BaseTransport):
-    def __init__(self, account_id: int, rate: Rate, limiter: Limiter, inner: httpx.BaseTransport | None = None):
+    """``max_wait``: waits up to this long are slept through (and a 429 within it is sent
+    again) instead of raised; for long reads such as reconciliation, which cannot resume
+    a paged listing that failed half-way. Sync jobs keep 0: they are rescheduled instead.
+    """
+
+    def __init__(
+        self,
+        account_id: int,
+        rate: Rate,
+        limiter: Limiter,
+        inner: httpx.BaseTransport | None = None,
+        max_wait: float = 0.0,
+    ):
         self.account_id = account_id
         self.rate = rate
         self.limiter = limiter
         self.inner = inner or httpx.HTTPTransport()
+        self.max_wait = max_wait
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        wait = self.limiter.acquire(self.account_id, self.rate)
-        if wait > 0:
-            raise RateLimitedError(
-                f"waiting for this carrier account's request budget ({self.rate})", retry_after=wait, status=None
-            )
-        response = self.inner.handle_request(request)
-        self.observe(response)
-        return response
+        resends = 0
+        while True:
+            wait = self.limiter.acquire(self.account_id, self.rate)
+            if wait > self.max_wait:
+                raise RateLimitedError(
+                    f"waiting for this carrier account's request budget ({self.rate})", retry_after=wait, status=None
+                )
+            if wait > 0:
+                time.sleep(wait)
+                continue
+            response = self.inner.handle_request(request)
+            self.observe(response)
+            if response.status_code == 429 and self.max_wait and resends < MAX_RESENDS:
+                response.close()  # observe() blocked the account: the next acquire waits or raises
+                resends += 1
+                continue
+            return response
 
     def observe(self, response: httpx.Response) -> None:
         if response.status_code == 429:

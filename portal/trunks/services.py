@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_and_sync
+from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync
 
 from .models import Trunk
 
@@ -64,6 +64,23 @@ def disable_trunk(trunk: Trunk, *, actor=None) -> Trunk:
     return update_trunk(trunk, enabled=False, actor=actor)
 
 
-def delete_trunk(trunk: Trunk, *, actor=None) -> None:
+def adopt_trunk(
+    trunk: Trunk | None = None, *, customer=None, carrier_account, remote_id: str, actor=None, **fields
+) -> Trunk:
+    """Take the carrier's values as the portal's (reconciliation, import); nothing is pushed back.
+
+    With no ``trunk`` the carrier's one is imported into ``customer``; a password the
+    carrier generated is not readable and stays unknown until it is reset.
+    """
     with change_by(actor):
-        delete_and_sync(trunk, actor=actor)
+        if trunk is None:
+            trunk = Trunk(customer=customer, carrier_account=carrier_account)
+        for name, value in fields.items():
+            setattr(trunk, name, value)
+        return save_adopted(trunk, remote_id=remote_id)
+
+
+def delete_trunk(trunk: Trunk, *, actor=None, sync: bool = True) -> None:
+    """``sync=False``: the carrier no longer has it; only the portal's row goes."""
+    with change_by(actor):
+        delete_and_sync(trunk, actor=actor, sync=sync)

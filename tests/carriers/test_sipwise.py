@@ -303,6 +303,7 @@ def test_trunk_round_trip_update_password_and_delete(adapter: SipwiseAdapter, cu
         channels_out=4,
         default_cli="+441132960050",
         customer_ref="cust-1",
+        customer_remote_id=customer_id,
         portal_id="trunk-9",
     )
     created = adapter.create_trunk(spec)

@@ -16,11 +16,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def broken_broker():
-    original = celery_app.conf.broker_url, celery_app.conf.broker_write_url
+    conf = celery_app.conf
+    # Celery reads the Django-namespaced key first, so that is the one to change.
+    keys = ("broker_url", "broker_write_url", "CELERY_BROKER_TRANSPORT")
+    original = {key: conf.get(key) for key in keys}
     # A port nothing listens on: a real connection failure, not a mock.
-    celery_app.conf.broker_url = celery_app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    conf.update(broker_url="redis://127.0.0.1:1/0", broker_write_url="redis://127.0.0.1:1/0", CELERY_BROKER_TRANSPORT=None)
     yield
-    celery_app.conf.broker_url, celery_app.conf.broker_write_url = original
+    conf.update(original)
 
 
 def test_healthz_ok(client):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,8 +77,12 @@ class WorkerProcess:
                 self.process.wait()
 
 
-@pytest.fixture(scope="session")
-def _purged_broker():
+@pytest.fixture
+def _purged_broker() -> Iterator[None]:
+    """An empty queue before and after: an earlier test's messages (a stopped worker gives its
+    unfinished ones back, retries wait with a countdown) would keep this test's workers busy."""
+    celery_app.control.purge()
+    yield
     celery_app.control.purge()
 
 
@@ -133,3 +138,72 @@ def sandbox_carrier_account(new_sandbox_account) -> Callable[..., CarrierAccount
         )
 
     return make
+
+
+# ----------------------------------------------------------- the sandbox side of an account
+def sandbox_id(account: CarrierAccount) -> str:
+    return account.settings["sandbox_account"]
+
+
+@pytest.fixture
+def carrier_log(sandbox_control) -> Callable[..., list[dict]]:
+    """What the sandbox received for a carrier account (optionally since a Unix time), in order."""
+
+    def entries(account: CarrierAccount, since: float | None = None) -> list[dict]:
+        params = {"account": sandbox_id(account)} | ({"since": since} if since is not None else {})
+        response = sandbox_control.get("/_sandbox/requests", params=params)
+        response.raise_for_status()
+        return sorted(response.json()["requests"], key=lambda entry: entry["seq"])
+
+    return entries
+
+
+@pytest.fixture
+def carrier_state(sandbox_control) -> Callable[[CarrierAccount], dict]:
+    """Everything the sandbox account behind a carrier account holds."""
+
+    def state(account: CarrierAccount) -> dict:
+        response = sandbox_control.get(f"/_sandbox/accounts/{sandbox_id(account)}/state")
+        response.raise_for_status()
+        return response.json()
+
+    return state
+
+
+@pytest.fixture
+def account_faults(sandbox_faults) -> Callable[..., dict]:
+    """Set the sandbox faults of one carrier account (no knobs: clear them); cleared after the test."""
+
+    def put(account: CarrierAccount, **knobs) -> dict:
+        return sandbox_faults({"account": sandbox_id(account), **knobs})
+
+    return put
+
+
+@contextmanager
+def unreachable_broker() -> Iterator[None]:
+    """This process's Celery app sends to a broker that is not there: a real connection failure.
+
+    The app forgets its connection and producer pools on the way in and out, so that a
+    connection opened earlier is not reused behind the changed URL (kombu keeps a pool
+    per URL: the original one is found again afterwards).
+    """
+
+    def forget_connections() -> None:
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    conf = celery_app.conf
+    original = conf.broker_url, conf.broker_write_url
+    # The embedded broker is a SQLite file: one in a directory that does not exist.
+    embedded = conf.broker_url.startswith("sqlite:")
+    conf.broker_url = conf.broker_write_url = (
+        "sqlite:////nonexistent/celery-broker.sqlite3" if embedded else "redis://127.0.0.1:1/0"
+    )
+    forget_connections()
+    try:
+        yield
+    finally:
+        conf.broker_url, conf.broker_write_url = original
+        forget_connections()
+

@@ -44,3 +44,23 @@ def test_change_lands_and_state_goes_pending_syncing_synced(worker, sandbox_carr
     update_subscriber(subscriber, display_name="Front desk", actor=actor)
     wait_for(lambda: Subscriber.objects.get(pk=subscriber.pk).sync_state == "synced")
     assert "Front desk" in str(sandbox_state(sandbox_control, account))
+
+
+def test_the_demo_world_lands_on_all_four_carriers(worker, sandbox_url):
+    """seed_demo writes through the services; a real worker provisions it all, no failures."""
+    from portal.core.demo import seed
+
+    seed(sandbox_url=sandbox_url, customers=8)
+    open_jobs = SyncJob.objects.filter(state__in=(JobState.QUEUED, JobState.RUNNING))
+    try:
+        wait_for(lambda: not open_jobs.exists(), timeout=120, interval=0.5)
+    except AssertionError:
+        summary = list(open_jobs.values_list("object_kind", "state", "error_kind", "last_error", "attempts", "next_attempt_at", "enqueued_at"))
+        raise AssertionError(f"{len(summary)} jobs still open: {summary[:15]}") from None
+    failed = list(SyncJob.objects.filter(state=JobState.FAILED).values_list("object_repr", "last_error"))
+    assert failed == []
+    kinds = set(SyncJob.objects.filter(state=JobState.DONE).values_list("carrier_account__kind", "object_kind"))
+    assert {("sipwise", "subscriber"), ("simotel", "subscriber"), ("simwood", "number"), ("surevoip", "customer")} <= kinds
+    assert {("sipwise", "subscriber_forwards"), ("simwood", "number_forwards"), ("simwood", "trunk")} <= kinds
+    for model in (Subscriber,):
+        assert not model.objects.exclude(sync_state="synced").filter(carrier_account__kind__in=["sipwise", "simotel"]).exists()

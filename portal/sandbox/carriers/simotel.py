@@ -91,6 +91,7 @@ DEFAULT_SORTING = {"date": -1}
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 YES_NO = ("yes", "no")
 FORWARD_KEYS = frozenset({"All", "Busy", "No Answer", "UnAvailable"})
+BULK_FIRST_EXTENSION = 10000
 
 
 class OperationFailed(Exception):
@@ -376,6 +377,39 @@ class SimotelEmulator(CarrierEmulator):
 
     def public_state(self, account: Account) -> dict[str, Any]:
         return {key: list(account.data.get(key, {}).values()) for key in (USERS.key, TRUNKS.key)}
+
+    # -- bulk (control API, for benchmarks) ------------------------------------------
+    bulk_kinds = ("subscriber",)
+
+    def bulk_create(self, account: Account, kind: str, count: int) -> dict[str, Any]:
+        """Users with consecutive extension numbers after the highest one; every tenth
+        forwards all calls to a number (from Ofcom's drama range)."""
+        users = self._collection(USERS, account)
+        taken = [int(user["number"]) for user in users.values() if is_digits(user.get("number"))]
+        first = max(taken, default=BULK_FIRST_EXTENSION - 1) + 1
+        created = jalali_timestamp(datetime.now(timezone.utc))
+        for number in range(first, first + count):
+            policy = dict.fromkeys(FORWARD_KEYS, "")
+            if number % 10 == 0:
+                policy["All"] = f"00442079460{number % 1000:03d}"
+            object_id = self.ids.new()
+            users[object_id] = {
+                "_id": object_id,
+                "user_type": "SIP",
+                "type": "friend",
+                "host": "dynamic",
+                "context": "main_routing",
+                "name": f"Synthetic {number}",
+                "number": str(number),
+                "secret": new_secret(12),
+                "cid_number": "",
+                "call_limit": "",
+                "active": "yes",
+                "forward_policy": policy,
+                "date": created,
+            }
+        self.store.save(account)
+        return {"kind": kind, "created": count, "first": str(first), "last": str(first + count - 1)}
 
     # -- faults, worded as Simotel words its errors ---------------------------------
     def rate_limited_response(self, request: Request, retry_after: int) -> Response:

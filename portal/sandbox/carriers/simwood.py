@@ -230,12 +230,17 @@ def pattern_matcher(pattern: str) -> Callable[[str], bool]:
 
 
 def build_stock(account_number: str) -> dict[str, dict[str, Any]]:
-    """One hundred London numbers 020 {account} NN: the repdigit endings are gold."""
+    """One hundred London numbers 020 3{account's last five digits} NN: repdigit endings are gold.
+
+    020 3 is an allocated London range, so every stocked number is one a real number
+    plan (and the portal's validation) accepts; account numbers are unique, so stocks
+    never overlap.
+    """
     stock = {}
     for ending in range(100):
         tens, units = divmod(ending, 10)
         wholesale, recommended = GOLD_PREMIUMS[tens] if tens == units else (0.0, 0.0)
-        stock[f"{UK}20{account_number}{ending:02d}"] = {
+        stock[f"{UK}203{account_number[-5:]}{ending:02d}"] = {
             "tier": "gold" if wholesale else "standard",
             "wholesale_gold_premium": wholesale,
             "recommended_gold_premium": recommended,

@@ -1,0 +1,174 @@
+"""What operators and staff do with sync jobs: see how the queue stands, retry what failed,
+push an object again ("sync now").
+
+The management commands (``sync_status``, ``sync_retry``), the pages and the admin all
+call these functions, so a retry is the same whoever asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from portal.carriers.models import CarrierAccount
+from portal.forwards.models import CallForward
+
+from .models import JobOperation, JobState, SyncJob, SyncState
+from .objects import KINDS
+from .outbox import offer
+from .provisioning import push_again
+
+log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------ retry
+def retry_job(job: SyncJob, actor=None) -> SyncJob:
+    """Send a failed job to the carrier again, its attempts counted afresh.
+
+    It carries the object's latest state, as every run does; a change still waiting for
+    the same object gives way to it (the newest state wins, sent once). If a job for the
+    object is running, the retry waits for it. ``actor`` is who asked, for the log.
+    ValidationError when the job is not failed.
+    """
+    if job.state != JobState.FAILED:
+        raise ValidationError(f"Only a failed job can be retried; this one is {job.get_state_display().lower()}.")
+    now = timezone.now()
+    with transaction.atomic():
+        SyncJob.objects.filter(object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED).update(
+            state=JobState.SUPERSEDED, finished_at=now
+        )
+        requeued = SyncJob.objects.filter(pk=job.pk, state=JobState.FAILED).update(
+            state=JobState.QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            enqueued_at=None,
+            started_at=None,
+            finished_at=None,
+            last_error="",
+            error_kind="",
+        )
+        if not requeued:
+            raise ValidationError("The job changed meanwhile (someone else retried it?).")
+        if job.operation == JobOperation.PUSH:
+            KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error="")
+        transaction.on_commit(lambda: offer(job.pk))
+    log.info("sync job %s (%s) retried by %s", job.pk, job.object_repr, getattr(actor, "pk", None) or "the system")
+    job.refresh_from_db()
+    return job
+
+
+def retry_failed(jobs, actor=None) -> int:
+    """Retry every failed job of ``jobs`` (a SyncJob queryset); how many were sent again."""
+    retried = 0
+    for job in jobs.filter(state=JobState.FAILED).order_by("pk"):
+        try:
+            retry_job(job, actor)
+        except ValidationError:
+            continue  # someone else retried it meanwhile
+        retried += 1
+    return retried
+
+
+def sync_now(objects, actor=None) -> list[SyncJob]:
+    """Queue a fresh push of each object as the portal has it ("sync now"); the jobs queued.
+
+    Objects on no carrier account are left out. A call forward is pushed with the whole
+    set of its owner's forwards, once per owner.
+    """
+    queued, seen = [], set()
+    for obj in objects:
+        target, kind = _pushed_as(obj)
+        if (kind, target.pk) in seen:
+            continue
+        seen.add((kind, target.pk))
+        job = push_again(target, actor=actor, kind=kind)
+        if job is not None:
+            queued.append(job)
+    return queued
+
+
+def _pushed_as(obj) -> tuple[object, str | None]:
+    """The object a push of ``obj`` is about, and its kind (None: the kind of its model)."""
+    if isinstance(obj, CallForward):
+        return (obj.subscriber, "subscriber_forwards") if obj.subscriber_id else (obj.number, "number_forwards")
+    return obj, None
+
+
+# ----------------------------------------------------------------------------- status
+@dataclass
+class AccountStatus:
+    account: CarrierAccount
+    counts: dict[str, int]  # JobState value -> jobs
+
+    @property
+    def open(self) -> int:
+        return self.counts[JobState.QUEUED] + self.counts[JobState.RUNNING]
+
+
+@dataclass
+class QueueStatus:
+    accounts: list[AccountStatus]
+    oldest_queued: SyncJob | None
+    failed: list[SyncJob]
+    failed_total: int
+    now: datetime = field(default_factory=timezone.now)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {state: sum(a.counts[state] for a in self.accounts) for state in JobState.values}
+
+    @property
+    def oldest_queued_age(self) -> timedelta | None:
+        return self.now - self.oldest_queued.created_at if self.oldest_queued else None
+
+
+def queue_status(accounts=None, *, failed_limit: int = 20) -> QueueStatus:
+    """How the sync queue stands for ``accounts`` (a CarrierAccount queryset; default all)."""
+    accounts = (accounts if accounts is not None else CarrierAccount.objects.all()).select_related("reseller")
+    per_state = {
+        state: Count("sync_jobs", filter=Q(sync_jobs__state=state)) for state in JobState.values
+    }
+    rows = accounts.annotate(**{f"n_{state}": count for state, count in per_state.items()}).order_by(
+        "reseller__name", "name"
+    )
+    statuses = [
+        AccountStatus(account, {state: getattr(account, f"n_{state}") for state in JobState.values})
+        for account in rows
+    ]
+    jobs = SyncJob.objects.filter(carrier_account__in=accounts).select_related("carrier_account")
+    failed = jobs.filter(state=JobState.FAILED).order_by("-finished_at", "-pk")
+    return QueueStatus(
+        accounts=statuses,
+        oldest_queued=jobs.filter(state=JobState.QUEUED).order_by("created_at").first(),
+        failed=list(failed[:failed_limit]),
+        failed_total=failed.count(),
+    )
+
+
+def oldest_queued_since(accounts) -> datetime | None:
+    """When the longest-waiting queued job of ``accounts`` was created (for health pages)."""
+    return SyncJob.objects.filter(carrier_account__in=accounts, state=JobState.QUEUED).aggregate(
+        oldest=Min("created_at")
+    )["oldest"]
+
+
+# ------------------------------------------------------------------ naming accounts
+class NoSuchAccount(Exception):
+    pass
+
+
+def find_account(ref: str) -> CarrierAccount:
+    """A carrier account by id, or by name (which must then name exactly one)."""
+    matches = CarrierAccount.objects.filter(Q(pk=int(ref)) if ref.isdigit() else Q(name=ref))
+    found = list(matches.select_related("reseller")[:2])
+    if not found:
+        raise NoSuchAccount(f"no carrier account {ref!r}")
+    if len(found) > 1:
+        raise NoSuchAccount(f"more than one carrier account is called {ref!r}: give its id")
+    return found[0]

@@ -1,0 +1,75 @@
+"""Claiming a job is exclusive, on SQLite and PostgreSQL alike.
+
+Two threads, each with its own database connection, race ``engine.claim`` at the same
+instant (a barrier releases them together). No worker and no carrier: the claim is a
+database matter only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from portal.sync import engine
+from portal.sync.models import JobState, SyncJob
+from tests.factories import CarrierAccountFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROUNDS = 20
+
+
+def queued_job(account, object_id: int) -> SyncJob:
+    return SyncJob.objects.create(
+        reseller=account.reseller,
+        carrier_account=account,
+        object_kind="subscriber",
+        object_id=object_id,
+        object_repr=f"subscriber {object_id}",
+    )
+
+
+def race(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls in threads released at the same moment; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = call()
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def test_two_claims_of_one_job_exactly_one_wins():
+    account = CarrierAccountFactory(max_in_flight=ROUNDS)
+    for round_ in range(ROUNDS):
+        job = queued_job(account, round_)
+        first, second = race(lambda: engine.claim(job.pk), lambda: engine.claim(job.pk))
+        winners = [claimed for claimed in (first, second) if claimed is not None]
+        assert len(winners) == 1, f"round {round_}: {len(winners)} claims won"
+        job.refresh_from_db()
+        assert job.state == JobState.RUNNING and job.attempts == 1
+        assert job.claimed_by == winners[0].claimed_by
+
+
+def test_the_in_flight_cap_holds_when_two_jobs_of_one_account_are_claimed_at_once():
+    account = CarrierAccountFactory(max_in_flight=1)
+    for round_ in range(ROUNDS):
+        one, other = queued_job(account, 2 * round_), queued_job(account, 2 * round_ + 1)
+        results = race(lambda: engine.claim(one.pk), lambda: engine.claim(other.pk))
+        assert sum(result is not None for result in results) == 1, f"round {round_}: the cap of 1 was exceeded"
+        assert SyncJob.objects.filter(state=JobState.RUNNING).count() == 1
+        SyncJob.objects.filter(state=JobState.RUNNING).update(state=JobState.DONE)  # free the slot
+        SyncJob.objects.filter(state=JobState.QUEUED).update(state=JobState.SUPERSEDED)

@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from portal.core.admin import ScopedAdmin, write_only_field, write_only_help
 from portal.tenancy.models import Role
@@ -82,6 +82,7 @@ class CarrierAccountAdmin(ScopedAdmin):
     list_select_related = ["reseller"]
     search_fields = ["name", "account_id", "base_url", "reseller__name"]
     readonly_fields = ["created_at", "updated_at"]
+    actions = ["reconcile_now"]
     fieldsets = [
         (None, {"fields": ["reseller", "name", "kind", "enabled"]}),
         (
@@ -105,3 +106,20 @@ class CarrierAccountAdmin(ScopedAdmin):
     def secrets_set(self, account):
         fields = KIND_FIELDS.get(account.kind)
         return fields is not None and all(account.credentials.get(name) for name in fields.secrets)
+
+    def has_reconcile_permission(self, request):
+        return self.may_use(request)
+
+    @admin.action(description="Reconcile now: compare with what the carrier holds", permissions=["reconcile"])
+    def reconcile_now(self, request, queryset):
+        from portal.sync.tasks import reconcile_account
+
+        accounts = list(queryset.filter(enabled=True))
+        for account in accounts:
+            reconcile_account.delay(account.pk)
+        self.message_user(
+            request,
+            f"Reconciling {len(accounts)} carrier account{'s' if len(accounts) != 1 else ''} in the background; "
+            "the drift it finds appears under Sync › Drift.",
+            messages.SUCCESS,
+        )

@@ -13,6 +13,7 @@ from portal.core.admin import ScopedAdmin
 from .models import Drift, JobOperation, JobState, SyncJob
 from .objects import KINDS
 from .operations import retry_job
+from .reconcile import DriftResolutionError, resolve
 
 
 class ReadOnlyAdmin(ScopedAdmin):
@@ -107,11 +108,51 @@ class SyncJobAdmin(ReadOnlyAdmin):
 
 @admin.register(Drift)
 class DriftAdmin(ReadOnlyAdmin):
-    list_display = ["object_link", "kind", "object_kind", "remote_id", "carrier_account", "detected_at", "resolution", "resolved_at"]
+    list_display = [
+        "object_link",
+        "kind",
+        "object_kind",
+        "remote_id",
+        "difference",
+        "carrier_account",
+        "detected_at",
+        "resolution",
+        "resolution_error",
+        "resolved_at",
+    ]
     list_filter = ["kind", "object_kind", "resolution", ("carrier_account", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["carrier_account"]
     search_fields = ["label", "remote_id"]
     date_hierarchy = "detected_at"
+    actions = ["push_ours", "adopt_theirs"]
+
+    @admin.display(description="difference (ours → theirs)")
+    def difference(self, drift):
+        if not drift.diff:
+            return "—"
+        return "; ".join(f"{field}: {ours!r} → {theirs!r}" for field, (ours, theirs) in drift.diff.items())
+
+    def has_resolve_permission(self, request):
+        return self.may_use(request)
+
+    def _resolve(self, request, queryset, how: str) -> None:
+        resolved = 0
+        for drift in queryset.filter(resolved_at__isnull=True).select_related("carrier_account"):
+            try:
+                resolve(drift, how, actor=request.user)
+            except DriftResolutionError as exc:
+                self.message_user(request, f"{drift.label}: not resolved. {exc}", messages.ERROR)
+            else:
+                resolved += 1
+        self.message_user(request, f"Resolved {resolved} drift item{'s' if resolved != 1 else ''}.", messages.SUCCESS)
+
+    @admin.action(description="Push ours to the carrier", permissions=["resolve"])
+    def push_ours(self, request, queryset):
+        self._resolve(request, queryset, "push")
+
+    @admin.action(description="Adopt the carrier's values", permissions=["resolve"])
+    def adopt_theirs(self, request, queryset):
+        self._resolve(request, queryset, "adopt")
 
     @admin.display(description="object", ordering="label")
     def object_link(self, drift):

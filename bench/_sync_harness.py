@@ -99,6 +99,7 @@ class Workers:
                 ],
                 cwd=ROOT,
                 env=dict(os.environ),
+                stdout=subprocess.DEVNULL,  # the start-up banner; warnings and errors still show
             )
             for index in range(processes)
         ]  # fmt: skip

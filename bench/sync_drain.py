@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from statistics import median
 
 import _sync_harness as harness
 
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  throughput       {args.changes / wall:7.1f} jobs/s")
     print(f"  in flight        {mean_in_flight:7.2f}     on average (of {args.in_flight})")
     print(f"  job time         {job_time * 1000:7.1f} ms  median, claimed to done (carrier latency {args.latency_ms:g} ms)")
+    print(f"  at the carrier   {median(r['duration_ms'] for r in puts):7.1f} ms  median, as the sandbox timed its PUTs")
     print(f"  PUTs at carrier  {len(puts):7d}     (one per change: {args.changes})")
     print(f"  queries per job  {', '.join(map(str, counts))}   "
           f"(job table nearly empty: {sorted(set(counts_before))}, after the drain: {sorted(set(counts_after))})")  # fmt: skip

@@ -227,16 +227,21 @@ class Result:
     retry_in: float | None = None
     job_id: int | None = None
     account_id: int | None = None
+    # With keep_slot: the account's next due job, claimed in the commit that ended this one.
+    next_job: SyncJob | None = None
 
 
 # ------------------------------------------------------------------- running
-def run_job(job_id: int) -> Result | None:
+def run_job(job_id: int, *, keep_slot: bool = False) -> Result | None:
     """Run job ``job_id`` if it can be claimed; None when there was nothing to run.
 
     A job refused for its account's in-flight cap just waits, queued: the task that frees
     one of the account's slots runs the account's next due job in it (``run_next``), so
     nobody polls for a slot. A message whose job is taken already (by such a task, or a
     redelivery) still serves its account: a free slot there gets the next due job.
+
+    ``keep_slot``: a job that lands hands its slot straight to the account's next due job,
+    claimed in the same commit (``Result.next_job``), which the caller must then run.
     """
     job = SyncJob.objects.select_related("carrier_account").with_in_flight().filter(pk=job_id).first()
     if job is None:
@@ -247,13 +252,14 @@ def run_job(job_id: int) -> Result | None:
         # running job is a redelivery: its worker may be dead, which the lock finds out.
         return None
     job = _take(job, or_next_due=True)
-    return _run(job) if job is not None else None
+    return _run(job, keep_slot) if job is not None else None
 
 
-def run_next(account_id: int) -> Result | None:
-    """Run the account's next due job in the slot just freed; None if there is none."""
-    job = claim_next(account_id)
-    return _run(job) if job is not None else None
+def run_next(account_id: int, *, claimed: SyncJob | None = None, keep_slot: bool = False) -> Result | None:
+    """Run the account's next due job in the slot just freed (or ``claimed``, already taken
+    for it); None if there is none. ``keep_slot`` as for ``run_job``."""
+    job = claimed or claim_next(account_id)
+    return _run(job, keep_slot) if job is not None else None
 
 
 def hand_over(account_id: int) -> None:
@@ -265,13 +271,13 @@ def hand_over(account_id: int) -> None:
         enqueue(job.pk)
 
 
-def _run(job: SyncJob) -> Result:
-    result = _carry(job)
+def _run(job: SyncJob, keep_slot: bool = False) -> Result:
+    result = _carry(job, keep_slot)
     result.job_id, result.account_id = job.pk, job.carrier_account_id
     return result
 
 
-def _carry(job: SyncJob) -> Result:
+def _carry(job: SyncJob, keep_slot: bool) -> Result:
     kind = KINDS[job.object_kind]
     account = job.carrier_account
     try:
@@ -279,17 +285,17 @@ def _carry(job: SyncJob) -> Result:
         if job.operation == JobOperation.DELETE:
             if kind.held(adapter):
                 kind.delete(job.payload, adapter)
-            return _done(job, kind, remote_id=None)
+            return _done(job, kind, remote_id=None, keep_slot=keep_slot)
         obj = kind.load(job.object_id)
         if obj is None:
             return _finish(job, JobState.DONE, "the object was deleted before it was sent")
         if not kind.held(adapter):
-            return _done(job, kind, remote_id="")
+            return _done(job, kind, remote_id="", keep_slot=keep_slot)
         parent = kind.parent(obj, adapter)
         if parent is not None and not KINDS[parent[0]].remote_id_of(parent[1]):
             return _wait_for_parent(job, kind, parent)
         outcome = kind.push(obj, adapter)
-        return _done(job, kind, remote_id=outcome.remote_id, secret=outcome.secret)
+        return _done(job, kind, remote_id=outcome.remote_id, secret=outcome.secret, keep_slot=keep_slot)
     except RateLimitedError as exc:
         return _retry(job, kind, exc, delay=exc.retry_after, error_kind=ErrorKind.RATE_LIMITED, count_attempt=False)
     except TransientError as exc:
@@ -321,7 +327,9 @@ def _finish(job: SyncJob, state: str, error: str = "", error_kind: str = "") -> 
 
 
 @transaction.atomic
-def _done(job: SyncJob, kind: SyncedKind, *, remote_id: str | None, secret: str | None = None) -> Result:
+def _done(
+    job: SyncJob, kind: SyncedKind, *, remote_id: str | None, secret: str | None = None, keep_slot: bool = False
+) -> Result:
     if job.operation == JobOperation.PUSH:
         fields = {"sync_error": "", "synced_at": timezone.now()}
         # Pending still when a newer change waits: decided in the UPDATE, in one query.
@@ -339,6 +347,10 @@ def _done(job: SyncJob, kind: SyncedKind, *, remote_id: str | None, secret: str 
     result = _finish(job, JobState.DONE)
     if job.operation == JobOperation.PUSH:
         release_children(job)
+    if keep_slot:
+        # One commit ends this job and starts the next: on a busy account that is one
+        # write transaction fewer per job.
+        result.next_job = claim_next(job.carrier_account_id)
     return result
 
 

@@ -23,14 +23,15 @@ def run_sync_job(job_id: int) -> None:
     on, in this same task: a backlog drains with no broker round trip per job.
     """
     deadline = time.monotonic() + ACCOUNT_TURN_SECONDS
-    result = engine.run_job(job_id)
+    result = engine.run_job(job_id, keep_slot=True)
     while result is not None:
         if result.retry_in is not None:
             enqueue(result.job_id, countdown=result.retry_in)
-        if time.monotonic() > deadline:
+        in_turn = time.monotonic() < deadline
+        if result.next_job is None and not in_turn:
             engine.hand_over(result.account_id)
             return
-        result = engine.run_next(result.account_id)
+        result = engine.run_next(result.account_id, claimed=result.next_job, keep_slot=in_turn)
 
 
 @shared_task(ignore_result=True)

@@ -22,6 +22,10 @@ from django.db import connection
 from portal.carriers.kinds import KIND_FIELDS
 from portal.carriers.models import CarrierAccount
 from portal.celery import app as celery_app
+from portal.customers.services import create_customer
+from portal.subscribers.models import Subscriber
+from portal.subscribers.services import create_subscriber
+from portal.sync.models import SyncJob, SyncState
 from tests.factories import ResellerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,4 +210,28 @@ def unreachable_broker() -> Iterator[None]:
     finally:
         conf.broker_url, conf.broker_write_url = original
         forget_connections()
+
+
+# ------------------------------------------------------------------ changes to sync, and checks
+USERS_ADD = "pbx/users/add"  # Simotel's create of a user (an extension)
+
+
+def simotel_subscribers(account, usernames, actor=None) -> list[Subscriber]:
+    """Subscribers (SIP extensions) of one customer on a Simotel account, through the services."""
+    customer = create_customer(reseller=account.reseller, name="Harbour Dental", carrier_account=account, actor=actor)
+    return [
+        create_subscriber(customer=customer, username=username, domain="pbx.example.com", actor=actor)[0]
+        for username in usernames
+    ]
+
+
+def job_of(obj, kind: str = "subscriber") -> SyncJob:
+    """The latest sync job of an object."""
+    return SyncJob.objects.filter(object_kind=kind, object_id=obj.pk).latest("pk")
+
+
+def all_synced(objects) -> bool:
+    model = type(objects[0])
+    pks = [obj.pk for obj in objects]
+    return model.objects.filter(pk__in=pks, sync_state=SyncState.SYNCED).count() == len(pks)
 

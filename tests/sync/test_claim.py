@@ -73,3 +73,14 @@ def test_the_in_flight_cap_holds_when_two_jobs_of_one_account_are_claimed_at_onc
         assert SyncJob.objects.filter(state=JobState.RUNNING).count() == 1
         SyncJob.objects.filter(state=JobState.RUNNING).update(state=JobState.DONE)  # free the slot
         SyncJob.objects.filter(state=JobState.QUEUED).update(state=JobState.SUPERSEDED)
+
+
+def test_a_job_waits_while_another_job_of_the_same_object_runs():
+    account = CarrierAccountFactory(max_in_flight=4)
+    first, second = queued_job(account, 7), queued_job(account, 7)
+    assert engine.claim(first.pk) is not None
+    # Two pushes of one object at once could reach the carrier in the wrong order.
+    assert engine.claim(second.pk) is None
+    assert engine.claim_next(account.pk) is None
+    SyncJob.objects.filter(pk=first.pk).update(state=JobState.DONE)
+    assert engine.claim_next(account.pk).pk == second.pk

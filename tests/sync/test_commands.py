@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 from io import StringIO
 
@@ -11,8 +12,8 @@ from django.utils import timezone
 
 from portal.customers.models import Customer
 from portal.subscribers.models import Subscriber
-from portal.subscribers.services import create_subscriber
 from portal.customers.services import create_customer
+from portal.subscribers.services import create_subscriber
 from portal.sync.models import ErrorKind, JobState, SyncJob, SyncState
 from tests.factories import CarrierAccountFactory, CustomerFactory, ResellerFactory, SyncJobFactory
 from tests.sync.conftest import unreachable_broker, wait_for
@@ -140,7 +141,7 @@ def test_sync_sweep_sends_undelivered_jobs_but_no_more_than_an_account_has_free_
 def test_sync_sweep_requeues_the_job_of_a_dead_worker():
     account = CarrierAccountFactory()
     dead = SyncJobFactory(
-        carrier_account=account, state=JobState.RUNNING, claimed_by=f"{__import__('socket').gethostname()}:999999999",
+        carrier_account=account, state=JobState.RUNNING, claimed_by=f"{socket.gethostname()}:999999999",
         started_at=timezone.now(), lease_expires_at=timezone.now() + timedelta(minutes=2),
     )  # fmt: skip
     try:

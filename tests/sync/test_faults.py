@@ -14,41 +14,24 @@ from collections import Counter
 from io import StringIO
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
-from portal.customers.services import create_customer
 from portal.numbers.services import add_number
 from portal.subscribers.models import Subscriber
-from portal.subscribers.services import create_subscriber
 from portal.sync import engine
 from portal.sync.models import ErrorKind, JobState, SyncJob, SyncState
 from tests.factories import StaffFactory
-from tests.sync.conftest import unreachable_broker, wait_for
+from tests.sync.conftest import (
+    USERS_ADD,
+    all_synced,
+    job_of,
+    simotel_subscribers,
+    unreachable_broker,
+    wait_for,
+    worker_env,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-USERS_ADD = "pbx/users/add"
-
-
-def simotel_subscribers(account, usernames, actor=None) -> list[Subscriber]:
-    """Subscribers (SIP extensions) of one customer on a Simotel account, through the services."""
-    customer = create_customer(reseller=account.reseller, name="Harbour Dental", carrier_account=account, actor=actor)
-    return [
-        create_subscriber(customer=customer, username=username, domain="pbx.example.com", actor=actor)[0]
-        for username in usernames
-    ]
-
-
-def job_of(obj, kind: str = "subscriber") -> SyncJob:
-    return SyncJob.objects.filter(object_kind=kind, object_id=obj.pk).latest("pk")
-
-
-def all_synced(objects) -> bool:
-    model = type(objects[0])
-    pks = [obj.pk for obj in objects]
-    return model.objects.filter(pk__in=pks, sync_state=SyncState.SYNCED).count() == len(pks)
-
 
 def added_numbers(log: list[dict]) -> Counter:
     """Extension numbers that Simotel created, one count per successful add."""
@@ -101,8 +84,9 @@ def test_a_permanent_error_stops_at_once_with_the_carriers_message_on_object_and
     assert job.last_error == "Number not available"  # Simwood's words, as its API sent them
     assert number.sync_state == SyncState.ERROR and number.sync_error == job.last_error
     assert job.caused_by == actor
-    # No retry: the one refused request is all the carrier ever sees.
-    time.sleep(float(settings.SYNC_BACKOFF_BASE) + 2)
+    # No retry: the one refused request is all the carrier ever sees (a retry would come
+    # within the test workers' first backoff, at most SYNC_BACKOFF_BASE).
+    time.sleep(5 * float(worker_env()["SYNC_BACKOFF_BASE"]))
     log = carrier_log(account)
     assert [(entry["method"], entry["status"]) for entry in log] == [("PUT", 404)]
 

@@ -12,8 +12,7 @@ import time
 import pytest
 
 from portal.sync.models import ErrorKind, JobState, SyncJob
-from tests.sync.conftest import wait_for
-from tests.sync.test_faults import USERS_ADD, all_synced, job_of, simotel_subscribers
+from tests.sync.conftest import USERS_ADD, all_synced, job_of, simotel_subscribers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

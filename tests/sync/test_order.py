@@ -17,8 +17,7 @@ from portal.numbers.models import Number
 from portal.numbers.services import add_number
 from portal.subscribers.services import update_subscriber
 from portal.sync.models import ErrorKind, JobState, SyncJob
-from tests.sync.conftest import wait_for
-from tests.sync.test_faults import all_synced, job_of, simotel_subscribers
+from tests.sync.conftest import all_synced, job_of, simotel_subscribers, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

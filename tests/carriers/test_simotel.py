@@ -26,15 +26,7 @@ from portal.carriers.base import (
     UnsupportedError,
 )
 from portal.carriers.simotel import SimotelAdapter
-
-
-def config_for(account: dict, **settings_overrides) -> AccountConfig:
-    secrets = {"password", "api_key"}
-    return AccountConfig(
-        base_url=account["base_url"],
-        credentials={k: v for k, v in account["settings"].items() if k in secrets},
-        settings={**{k: v for k, v in account["settings"].items() if k not in secrets}, **settings_overrides},
-    )
+from tests.carriers.sandbox_config import config_for
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from portal.carriers import get_adapter
 from portal.carriers.base import (
     FORWARD_TYPES,
-    AccountConfig,
     AuthenticationError,
     CustomerSpec,
     Destination,
@@ -29,16 +28,8 @@ from portal.carriers.base import (
     UnsupportedError,
 )
 from portal.carriers.sipwise import SipwiseAdapter, clock, times_to_windows, window_to_times
+from tests.carriers.sandbox_config import config_for
 
-SECRET_KEYS = {"password", "api_key"}
-
-
-def config_for(account: dict, **settings_overrides) -> AccountConfig:
-    return AccountConfig(
-        base_url=account["base_url"],
-        credentials={k: v for k, v in account["settings"].items() if k in SECRET_KEYS},
-        settings={**{k: v for k, v in account["settings"].items() if k not in SECRET_KEYS}, **settings_overrides},
-    )
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from portal.carriers import get_adapter
 from portal.carriers.base import (
-    AccountConfig,
     AuthenticationError,
     CustomerSpec,
     Destination,
@@ -28,17 +27,8 @@ from portal.carriers.base import (
     UnsupportedError,
 )
 from portal.carriers.surevoip import RateBudget, SureVoIPAdapter
+from tests.carriers.sandbox_config import config_for
 
-SECRETS = {"password"}
-
-
-def config_for(account: dict, **setting_overrides) -> AccountConfig:
-    settings_ = {k: v for k, v in account["settings"].items() if k not in SECRETS}
-    return AccountConfig(
-        base_url=account["base_url"],
-        credentials={k: v for k, v in account["settings"].items() if k in SECRETS},
-        settings={**settings_, **setting_overrides},
-    )
 
 
 def customer_spec(name: str = "Acme Telecom Ltd", **overrides) -> CustomerSpec:

@@ -100,17 +100,21 @@ class SyncJob(models.Model):
     """
 
     reseller = models.ForeignKey("tenancy.Reseller", on_delete=models.CASCADE, related_name="sync_jobs")
-    carrier_account = models.ForeignKey("carriers.CarrierAccount", on_delete=models.CASCADE, related_name="sync_jobs")
-    object_kind = models.CharField(max_length=24, db_index=True)
+    # Each index costs every state change a write: the composite indexes in Meta serve
+    # every lookup, so the columns they begin with carry no index of their own.
+    carrier_account = models.ForeignKey(
+        "carriers.CarrierAccount", on_delete=models.CASCADE, related_name="sync_jobs", db_index=False
+    )
+    object_kind = models.CharField(max_length=24)
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=200)
     operation = models.CharField(max_length=8, choices=JobOperation.choices, default=JobOperation.PUSH)
     payload = models.JSONField(default=dict, blank=True)
     parent_kind = models.CharField(max_length=24, blank=True)
     parent_id = models.BigIntegerField(null=True, blank=True)
-    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.QUEUED, db_index=True)
+    state = models.CharField(max_length=12, choices=JobState.choices, default=JobState.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     error_kind = models.CharField(max_length=16, choices=ErrorKind.choices, blank=True)
@@ -133,6 +137,12 @@ class SyncJob(models.Model):
             models.Index(fields=["object_kind", "object_id", "state"], name="sync_job_object_state"),
             models.Index(fields=["state", "next_attempt_at"], name="sync_job_due"),
             models.Index(fields=["carrier_account", "state"], name="sync_job_account_state"),
+            # Only the children waiting for a parent: looked up each time a parent lands.
+            models.Index(
+                fields=["parent_kind", "parent_id"],
+                condition=models.Q(state="queued", error_kind="waiting"),
+                name="sync_job_waiting_children",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -155,8 +165,10 @@ class CarrierThrottle(models.Model):
 class RateLimitEvent(models.Model):
     """One request sent to a carrier account, for the database sliding-window limiter."""
 
-    carrier_account = models.ForeignKey("carriers.CarrierAccount", on_delete=models.CASCADE, related_name="+")
-    at = models.FloatField(db_index=True)  # Unix time
+    carrier_account = models.ForeignKey(
+        "carriers.CarrierAccount", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    at = models.FloatField()  # Unix time; the (carrier_account, at) index serves every lookup
 
     class Meta:
         indexes = [models.Index(fields=["carrier_account", "at"], name="ratelimit_account_at")]

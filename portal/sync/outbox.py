@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
-from django.db.models import F
+from functools import partial
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
+
+from portal.carriers.models import CarrierAccount
 
 from .models import JobOperation, JobState, SyncJob, SyncState
 from .objects import KIND_OF_MODEL, KINDS
@@ -43,7 +47,7 @@ def record_change(obj, *, kind: str | None = None, operation: str = JobOperation
     )
     if operation == JobOperation.PUSH:
         synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
-    transaction.on_commit(lambda: offer(job.pk))
+    offer_after_commit(account.pk)
     return job
 
 
@@ -63,7 +67,7 @@ def record_remote_delete(account, *, kind: str, payload: dict, label: str, actor
         payload=payload,
         caused_by=actor if getattr(actor, "pk", None) else None,
     )
-    transaction.on_commit(lambda: offer(job.pk))
+    offer_after_commit(account.pk)
     return job
 
 
@@ -94,3 +98,46 @@ def offer(job_id: int) -> bool:
         .exists()
     )
     return False if busy else enqueue(job_id)
+
+
+def free_slots(account_ids) -> dict[int, int]:
+    """How many more jobs each carrier account may have in flight right now."""
+    accounts = (
+        CarrierAccount.objects.filter(pk__in=account_ids)
+        .annotate(running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)))
+        .values_list("pk", "max_in_flight", "running")
+    )
+    return {pk: cap - running for pk, cap, running in accounts}
+
+
+def offer_account(account_id: int) -> int:
+    """Send the account's due, undelivered jobs to workers, as many as it has free slots.
+
+    The rest need no message: every job running there takes the account's next due job
+    when it ends. Returns how many were sent.
+    """
+    free = free_slots([account_id]).get(account_id, 0)
+    if free <= 0:
+        return 0
+    due = SyncJob.objects.undelivered().filter(carrier_account_id=account_id).order_by("next_attempt_at")
+    sent = 0
+    for job_id in due.values_list("pk", flat=True)[:free]:
+        if not enqueue(job_id):
+            break  # the broker is down: the sweeper delivers them later
+        sent += 1
+    return sent
+
+
+def offer_after_commit(account_id: int) -> None:
+    """Once the transaction commits, offer the account its due jobs (``offer_account``).
+
+    Once per account per transaction, however many of its changes the transaction holds:
+    a bulk change of 1,000 objects costs as many messages as the account has free
+    slots, not 1,000 hand-offs that would mostly find the account busy.
+    """
+    for _, callback, _ in connection.run_on_commit if connection.in_atomic_block else ():
+        if getattr(callback, "offers_account", None) == account_id:
+            return  # already registered in this transaction (and not rolled back)
+    callback = partial(offer_account, account_id)
+    callback.offers_account = account_id
+    transaction.on_commit(callback)

@@ -13,13 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
-
-from portal.carriers.models import CarrierAccount
-
 from .engine import requeue_orphans
 from .models import JobState, SyncJob
-from .outbox import enqueue
+from .outbox import enqueue, free_slots
 
 
 @dataclass
@@ -28,16 +24,6 @@ class SweepReport:
     enqueued: int = 0  # due jobs handed to Celery
     waiting: int = 0  # due jobs of accounts at their in-flight cap, left to the tasks running there
     undeliverable: int = 0  # the broker refused (it is down): the next sweep tries again
-
-
-def free_slots(account_ids) -> dict[int, int]:
-    """How many more jobs each carrier account may have in flight right now."""
-    accounts = (
-        CarrierAccount.objects.filter(pk__in=account_ids)
-        .annotate(running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)))
-        .values_list("pk", "max_in_flight", "running")
-    )
-    return {pk: cap - running for pk, cap, running in accounts}
 
 
 def sweep(batch: int = 1000) -> SweepReport:

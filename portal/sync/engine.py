@@ -22,17 +22,18 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from portal.carriers import get_adapter
 from portal.carriers.base import CarrierAdapter, CarrierError, PermanentError, RateLimitedError, TransientError
 from portal.carriers.models import CarrierAccount
 
+from . import jobsql
 from .limiter import get_limiter, rate_for
 from .models import ErrorKind, JobOperation, JobState, SyncJob, SyncState
 from .objects import KINDS, SyncedKind
-from .transport import LimitedTransport
+from .transport import LimitedTransport, budget_exhausted
 
 log = logging.getLogger(__name__)
 
@@ -119,27 +120,78 @@ def _requeue_orphans(running) -> list[int]:
     return requeued
 
 
-def _lock_account(account_id: int) -> int:
-    """Serialise the claims of one carrier account until the transaction ends; its cap.
+def _requeue_orphans_of(account_id: int) -> int:
+    """Under the account's lock: put back the running jobs of its dead workers; how many."""
+    running = SyncJob.objects.filter(carrier_account_id=account_id, state=JobState.RUNNING)
+    return len(_requeue_orphans(running.values_list("pk", "claimed_by", "lease_expires_at")))
 
-    Without it two claims on PostgreSQL count the account's running jobs at the same
-    time, both see a free slot and the in-flight cap is exceeded. (SQLite's write lock,
-    taken when the transaction begins, already serialises them; there this is a no-op.)
-    ``no_key``: new jobs and rate-limit events of the account may still be inserted.
+
+def _take(account_id: int, job_id: int | None, *, or_next_due: bool = False, relax: bool = True) -> SyncJob | None:
+    """Under the account's lock (in the caller's transaction): job ``job_id`` claimed, or
+    with None (or, ``or_next_due``, when that job is not to be had) the account's next
+    due job; None when there is none or no slot is free.
+
+    Never while another job of the same object runs: two pushes of one object at once
+    could reach the carrier in the wrong order. Dead workers' jobs are put back before a
+    claim is given up. ``relax``: the transaction's commit need not wait for the disk
+    (``jobsql.relax_commit``). The job comes back with ``prepaid`` (a budget unit was
+    taken for its first request) and ``budget_wait`` (else how long until one is free).
     """
-    # order_by(): the model's default ordering would join (and so lock) the reseller too.
-    account = CarrierAccount.objects.select_for_update(no_key=True).filter(pk=account_id).order_by()
-    return account.values_list("max_in_flight", flat=True).first() or 0
+    locked = jobsql.lock_account(account_id, relax=relax)
+    if locked is None:
+        return None
+    cap, version = locked
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=lease_seconds())
+    claim_args = {"job_id": job_id, "now": now, "lease_until": lease_until, "worker": worker_id()}
+    job = jobsql.claim(account_id, cap, **claim_args)
+    # A job named by a message may be a redelivery of one whose worker died; a full
+    # account may be full of such jobs.
+    suspect = job_id is not None or jobsql.running_count(account_id) >= cap
+    if job is None and suspect and _requeue_orphans_of(account_id):
+        job = jobsql.claim(account_id, cap, **claim_args)
+    if job is None and job_id is not None and or_next_due:
+        job = jobsql.claim(account_id, cap, **{**claim_args, "job_id": None})
+    if job is None:
+        return None
+    job.carrier_account = account = _account(account_id, version)
+    # In the claim's transaction, each a write fewer per job: the object's state, and the
+    # unit of the account's request budget for the job's first request (else how long
+    # to wait for one: the job is then rescheduled as it starts), unless it sends nothing.
+    if job.operation == JobOperation.PUSH:
+        table, column = KINDS[job.object_kind].state_table()
+        jobsql.set_object_state(table, column, job.object_id, SyncState.SYNCING)
+    limiter = get_limiter()
+    # A limiter in the database takes the unit here, in this write transaction; Redis's
+    # is taken as the request goes, so as not to hold the account's lock meanwhile.
+    job.prepaid = limiter.in_database and KINDS[job.object_kind].held(adapter_for(account))
+    job.budget_wait = limiter.acquire(account_id, rate_for(account)) if job.prepaid else 0.0
+    return job
 
 
-def _free_slot(account_id: int, cap: int) -> bool:
-    """Under the account's lock: is one of its in-flight slots free? Dead workers' jobs free theirs."""
-    running = list(
-        SyncJob.objects.filter(carrier_account_id=account_id, state=JobState.RUNNING).values_list(
-            "pk", "claimed_by", "lease_expires_at"
-        )
-    )
-    return len(running) - len(_requeue_orphans(running)) < cap
+# The account each job runs with, reused while the account row is unchanged.
+_accounts: dict[int, tuple[object, CarrierAccount]] = {}
+
+
+def _account(account_id: int, version) -> CarrierAccount:
+    cached = _accounts.get(account_id)
+    if cached is None or cached[0] != version:
+        cached = (version, CarrierAccount.objects.get(pk=account_id))
+        _accounts[account_id] = cached
+    return cached[1]
+
+
+def claim(job_id: int) -> SyncJob | None:
+    """queued → running, if it is due and its account has a free in-flight slot."""
+    account_id = SyncJob.objects.filter(pk=job_id).values_list("carrier_account_id", flat=True).first()
+    if account_id is None:
+        return None
+    with transaction.atomic():
+        return _take(account_id, job_id)
+
+
+def _due(jobs):
+    return jobs.filter(state=JobState.QUEUED, next_attempt_at__lte=timezone.now())
 
 
 def _object_running():
@@ -148,61 +200,10 @@ def _object_running():
     )
 
 
-def _due(jobs):
-    return jobs.filter(state=JobState.QUEUED, next_attempt_at__lte=timezone.now())
-
-
-def _claim(job: SyncJob) -> bool:
-    """queued → running, if still due; under the account's lock with a slot free. Updates ``job``.
-
-    Never while another job of the same object runs: two pushes of one object at once
-    could reach the carrier in the wrong order.
-    """
-    now = timezone.now()
-    running = {
-        "state": JobState.RUNNING,
-        "started_at": now,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds()),
-        "claimed_by": worker_id(),
-    }
-    claimed = (
-        _due(SyncJob.objects.filter(pk=job.pk))
-        .exclude(Exists(_object_running()))
-        .update(attempts=F("attempts") + 1, **running)
-    )
-    if claimed:
-        for name, value in running.items():
-            setattr(job, name, value)
-        job.attempts += 1
-        if job.operation == JobOperation.PUSH:  # in the claim's transaction: one commit fewer per job
-            KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.SYNCING)
-    return bool(claimed)
-
-
-def _take(job: SyncJob, *, or_next_due: bool) -> SyncJob | None:
-    """Under its account's lock: ``job`` claimed, or else (``or_next_due``) the account's next due job."""
-    account_id = job.carrier_account_id
-    with transaction.atomic():
-        if not _free_slot(account_id, _lock_account(account_id)):
-            return None
-        if _claim(job):
-            return job
-        following = _next_due(account_id) if or_next_due else None
-        return following if following is not None and _claim(following) else None
-
-
-def claim(job_id: int) -> SyncJob | None:
-    """queued → running, if it is due and its account has a free in-flight slot."""
-    job = SyncJob.objects.select_related("carrier_account").filter(pk=job_id).first()
-    return _take(job, or_next_due=False) if job is not None else None
-
-
 def _next_due(account_id: int) -> SyncJob | None:
     """The account's queued job that has been due longest (and whose object is not running)."""
-    # Ordered by next_attempt_at alone, so that the (state, next_attempt_at) index is read
-    # in order and the first match ends the search however long the queue is.
     return (
-        _due(SyncJob.objects.select_related("carrier_account").filter(carrier_account_id=account_id))
+        _due(SyncJob.objects.filter(carrier_account_id=account_id))
         .exclude(Exists(_object_running()))
         .order_by("next_attempt_at")
         .first()
@@ -215,8 +216,7 @@ def claim_next(account_id: int) -> SyncJob | None:
     Whether a message is on its way to that job or not: the message will find it taken.
     """
     with transaction.atomic():
-        job = _free_slot(account_id, _lock_account(account_id)) and _next_due(account_id)
-        return job if job and _claim(job) else None
+        return _take(account_id, None)
 
 
 @dataclass
@@ -243,15 +243,22 @@ def run_job(job_id: int, *, keep_slot: bool = False) -> Result | None:
     ``keep_slot``: a job that lands hands its slot straight to the account's next due job,
     claimed in the same commit (``Result.next_job``), which the caller must then run.
     """
-    job = SyncJob.objects.select_related("carrier_account").with_in_flight().filter(pk=job_id).first()
-    if job is None:
+    hint = (
+        SyncJob.objects.with_in_flight()
+        .filter(pk=job_id)
+        .values_list("state", "carrier_account_id", "in_flight", "carrier_account__max_in_flight")
+        .first()
+    )
+    if hint is None:
         return None
-    if job.state != JobState.RUNNING and job.in_flight >= job.carrier_account.max_in_flight:
+    state, account_id, in_flight, cap = hint
+    if state != JobState.RUNNING and in_flight >= cap:
         # The account is at its cap (by a count taken without its lock: only a hint, but a
         # safe one, since each job counted looks for the next due job when it ends). A
         # running job is a redelivery: its worker may be dead, which the lock finds out.
         return None
-    job = _take(job, or_next_due=True)
+    with transaction.atomic():
+        job = _take(account_id, job_id, or_next_due=True)
     return _run(job, keep_slot) if job is not None else None
 
 
@@ -280,8 +287,14 @@ def _run(job: SyncJob, keep_slot: bool = False) -> Result:
 def _carry(job: SyncJob, keep_slot: bool) -> Result:
     kind = KINDS[job.object_kind]
     account = job.carrier_account
+    transport = None
     try:
         adapter = adapter_for(account)
+        if job.budget_wait:
+            raise budget_exhausted(rate_for(account), job.budget_wait)
+        if job.prepaid and isinstance(adapter.transport, LimitedTransport):
+            transport = adapter.transport
+            transport.prepaid = True  # the unit taken with the claim
         if job.operation == JobOperation.DELETE:
             if kind.held(adapter):
                 kind.delete(job.payload, adapter)
@@ -307,50 +320,39 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
     except Exception as exc:
         log.exception("sync job %s crashed", job.pk)
         return _retry(job, kind, exc, delay=backoff_seconds(job.attempts), error_kind=ErrorKind.TRANSIENT)
-
-
-def _newer_jobs_queued(job: SyncJob):
-    return SyncJob.objects.filter(object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED).exclude(
-        pk=job.pk
-    )
+    finally:
+        if transport is not None:
+            transport.prepaid = False  # a job that sent nothing leaves its unit unused
 
 
 def _finish(job: SyncJob, state: str, error: str = "", error_kind: str = "") -> Result:
-    SyncJob.objects.filter(pk=job.pk).update(
-        state=state,
-        finished_at=timezone.now(),
-        last_error=error,
-        error_kind=error_kind,
-        lease_expires_at=None,
-    )
+    jobsql.finish(job.pk, state, now=timezone.now(), error=error, error_kind=error_kind)
     return Result(state)
 
 
-@transaction.atomic
 def _done(
     job: SyncJob, kind: SyncedKind, *, remote_id: str | None, secret: str | None = None, keep_slot: bool = False
 ) -> Result:
-    if job.operation == JobOperation.PUSH:
-        fields = {"sync_error": "", "synced_at": timezone.now()}
-        # Pending still when a newer change waits: decided in the UPDATE, in one query.
-        fields["sync_state"] = Case(
-            When(Exists(_newer_jobs_queued(job)), then=Value(SyncState.PENDING)), default=Value(SyncState.SYNCED)
-        )
-        if remote_id is not None:
-            fields["remote_id"] = remote_id
-        rows = kind.state_rows(job.object_id)
-        rows.update(**fields)
-        if secret and job.object_kind == "trunk":
-            trunk = rows.first()
-            trunk.password = secret  # generated by the carrier; stored encrypted, shown once
-            trunk.save(update_fields=["password"])
-    result = _finish(job, JobState.DONE)
-    if job.operation == JobOperation.PUSH:
-        release_children(job)
-    if keep_slot:
-        # One commit ends this job and starts the next: on a busy account that is one
-        # write transaction fewer per job.
-        result.next_job = claim_next(job.carrier_account_id)
+    # A secret the carrier generated is shown once: its commit is never relaxed.
+    relax = not secret
+    with transaction.atomic():
+        if relax and not keep_slot:
+            jobsql.relax_commit()  # else the next claim's lock does it
+        if job.operation == JobOperation.PUSH:
+            if secret and job.object_kind == "trunk":
+                trunk = kind.state_rows(job.object_id).first()
+                trunk.password = secret  # generated by the carrier; stored encrypted, shown once
+                trunk.save(update_fields=["password"])
+            table, column = kind.state_table()
+            children = jobsql.land_push(table, column, job, remote_id=remote_id, now=timezone.now())
+            release_children(children)
+            result = Result(JobState.DONE)
+        else:
+            result = _finish(job, JobState.DONE)
+        if keep_slot:
+            # One commit ends this job and starts the next: on a busy account that is one
+            # write transaction fewer per job.
+            result.next_job = _take(job.carrier_account_id, None, relax=relax)
     return result
 
 
@@ -392,15 +394,10 @@ def _countdown(delay: float) -> float | None:
     return delay if delay <= settings.SYNC_COUNTDOWN_MAX else None
 
 
-def release_children(job: SyncJob) -> None:
-    """A parent landed: its waiting children may go now, not at their next sweep."""
+def release_children(children: list[int]) -> None:
+    """A parent landed: its waiting children (their job ids) may go now, not at their next sweep."""
     from .outbox import offer
 
-    children = list(
-        SyncJob.objects.filter(
-            state=JobState.QUEUED, parent_kind=job.object_kind, parent_id=job.object_id, error_kind=ErrorKind.WAITING
-        ).values_list("pk", flat=True)
-    )
     if children:
         SyncJob.objects.filter(pk__in=children).update(next_attempt_at=timezone.now())
         for child in children:

@@ -42,6 +42,8 @@ def rate_for(account) -> Rate:
 
 
 class Limiter:
+    in_database = False  # True: acquire() writes in the caller's transaction, if there is one
+
     def acquire(self, account_id: int, rate: Rate) -> float:
         """Take one request from the budget: 0.0 if taken, else the seconds to wait."""
         raise NotImplementedError
@@ -52,25 +54,62 @@ class Limiter:
 
 
 class DatabaseLimiter(Limiter):
+    in_database = True
+    # Old events are deleted every this many requests a process sends: the count only
+    # looks inside the window, so they cost table space, not correctness.
+    FORGET_EVERY = 64
+
+    def __init__(self) -> None:
+        self._sent = 0
+
     def acquire(self, account_id: int, rate: Rate) -> float:
-        from .models import CarrierThrottle, RateLimitEvent
+        from django.db import connection
+
+        from . import jobsql
 
         now = time.time()
-        with transaction.atomic():
+        window_start = now - rate.window - SAFETY_SECONDS
+        self._sent += 1
+        forget = self._sent % self.FORGET_EVERY == 0
+        # Plain SQL (jobsql): this runs before every request a worker sends.
+        if connection.vendor == "sqlite":
+            # One statement, atomic on SQLite, and outside a transaction its write lock is
+            # held for it alone: the unit is taken only if the window has room and the
+            # carrier has not blocked us.
+            for _ in range(3):
+                if jobsql.take_request_unit(account_id, now, window_start, rate.requests, forget=forget):
+                    return 0.0
+                wait = self._wait(account_id, rate, now, window_start)
+                if wait:
+                    return wait
+                # Room again by the time we looked (a unit left the window): take it.
+            return 0.05
+        # Inside a caller's transaction (a claim's) no savepoint is needed: nothing here
+        # fails half-way that the caller would want to keep.
+        with transaction.atomic(savepoint=False):
             # Locking the account's throttle row serialises the count-then-insert across
-            # workers on PostgreSQL; SQLite takes its write lock for the whole block.
-            throttle, _ = CarrierThrottle.objects.select_for_update().get_or_create(carrier_account_id=account_id)
-            if throttle.blocked_until and throttle.blocked_until.timestamp() > now:
-                return throttle.blocked_until.timestamp() - now
-            window_start = now - rate.window - SAFETY_SECONDS
-            recent = RateLimitEvent.objects.filter(carrier_account_id=account_id, at__gt=window_start)
-            if recent.count() >= rate.requests:
-                oldest = recent.order_by("at").values_list("at", flat=True).first()
-                return max(oldest - window_start, 0.05)
-            RateLimitEvent.objects.create(carrier_account_id=account_id, at=now)
-            # Forget what no window can see any more, a little at a time.
-            RateLimitEvent.objects.filter(carrier_account_id=account_id, at__lt=window_start).delete()
+            # workers on PostgreSQL (and within a transaction on SQLite).
+            wait = self._wait(account_id, rate, now, window_start, lock=True)
+            if wait:
+                return wait
+            jobsql.record_request(account_id, now, forget_before=window_start if forget else None)
         return 0.0
+
+    @staticmethod
+    def _wait(account_id: int, rate: Rate, now: float, window_start: float, lock: bool = False) -> float:
+        """How long until the account may send again (0.0: now)."""
+        from . import jobsql
+        from .models import CarrierThrottle
+
+        throttle = jobsql.throttle(account_id, lock=lock)
+        if throttle is None:
+            CarrierThrottle.objects.get_or_create(carrier_account_id=account_id)
+            throttle = jobsql.throttle(account_id, lock=lock)
+        blocked_until = jobsql.as_datetime(throttle[0])
+        if blocked_until and blocked_until.timestamp() > now:
+            return blocked_until.timestamp() - now
+        sent, oldest = jobsql.recent_requests(account_id, window_start)
+        return max(oldest - window_start, 0.05) if sent >= rate.requests else 0.0
 
     def block(self, account_id: int, seconds: float) -> None:
         from .models import CarrierThrottle

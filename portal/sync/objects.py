@@ -208,6 +208,9 @@ def delete_ignoring_absence(delete: Callable[[str], None], remote_id: str) -> No
 
 
 # ------------------------------------------------------------------- the kinds
+_loaders: dict[str, Any] = {}
+
+
 @dataclass(frozen=True)
 class SyncedKind:
     name: str
@@ -233,11 +236,24 @@ class SyncedKind:
 
     # -- shared -----------------------------------------------------------------
     def load(self, object_id: int):
-        return self.model.objects.select_related(*self.select_related).filter(pk=object_id).first()
+        """The object with its ``select_related`` relations, or None if it is gone.
+
+        The engine loads one per job: the SQL is built once (``jobsql.ObjectLoader``).
+        """
+        from .jobsql import ObjectLoader
+
+        loader = _loaders.get(self.name)
+        if loader is None:
+            loader = _loaders[self.name] = ObjectLoader(self.model, self.select_related)
+        return loader.load(object_id)
 
     def state_rows(self, object_id: int) -> models.QuerySet:
         """The rows whose sync fields a job of this kind updates."""
         return self.model.objects.filter(pk=object_id)
+
+    def state_table(self) -> tuple[str, str]:
+        """(table, column) that ``state_rows`` selects by, for the engine's plain SQL."""
+        return self.model._meta.db_table, "id"
 
     def remote_id_of(self, obj: Any) -> str:
         return obj.remote_id
@@ -374,6 +390,9 @@ class ForwardsKind(SyncedKind):
     def state_rows(self, object_id):
         return CallForward.objects.filter(**{f"{self.owner_kind}_id": object_id})
 
+    def state_table(self):
+        return CallForward._meta.db_table, f"{self.owner_kind}_id"
+
     def remote_id_of(self, obj):
         return obj.remote_id
 
@@ -389,12 +408,12 @@ class NumberForwardsKind(ForwardsKind):
 KINDS: dict[str, SyncedKind] = {
     kind.name: kind
     for kind in (
-        CustomerKind("customer", Customer, ("carrier_account",)),
-        SubscriberKind("subscriber", Subscriber, ("customer", "carrier_account", "primary_number")),
-        NumberKind("number", Number, ("customer", "subscriber", "carrier_account")),
-        TrunkKind("trunk", Trunk, ("customer", "carrier_account")),
-        SubscriberForwardsKind("subscriber_forwards", Subscriber, ("customer", "carrier_account")),
-        NumberForwardsKind("number_forwards", Number, ("customer", "carrier_account")),
+        CustomerKind("customer", Customer),
+        SubscriberKind("subscriber", Subscriber, ("customer", "primary_number")),
+        NumberKind("number", Number, ("customer", "subscriber")),
+        TrunkKind("trunk", Trunk, ("customer",)),
+        SubscriberForwardsKind("subscriber_forwards", Subscriber, ("customer",)),
+        NumberForwardsKind("number_forwards", Number, ("customer",)),
     )
 }
 

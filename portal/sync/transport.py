@@ -28,6 +28,10 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
+def budget_exhausted(rate: Rate, wait: float) -> RateLimitedError:
+    return RateLimitedError(f"waiting for this carrier account's request budget ({rate})", retry_after=wait, status=None)
+
+
 class LimitedTransport(httpx.BaseTransport):
     """``max_wait``: waits up to this long are slept through (and a 429 within it is sent
     again) instead of raised; for long reads such as reconciliation, which cannot resume
@@ -47,15 +51,16 @@ class LimitedTransport(httpx.BaseTransport):
         self.limiter = limiter
         self.inner = inner or httpx.HTTPTransport()
         self.max_wait = max_wait
+        # A unit of the budget taken already for the next request (the engine takes one
+        # with each job's claim, in the same transaction): that request does not ask again.
+        self.prepaid = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         resends = 0
         while True:
-            wait = self.limiter.acquire(self.account_id, self.rate)
+            wait, self.prepaid = (0.0 if self.prepaid else self.limiter.acquire(self.account_id, self.rate)), False
             if wait > self.max_wait:
-                raise RateLimitedError(
-                    f"waiting for this carrier account's request budget ({self.rate})", retry_after=wait, status=None
-                )
+                raise budget_exhausted(self.rate, wait)
             if wait > 0:
                 time.sleep(wait)
                 continue

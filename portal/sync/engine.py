@@ -147,9 +147,9 @@ def _take(account_id: int, job_id: int | None, *, or_next_due: bool = False, rel
     job = jobsql.claim(account_id, cap, **claim_args)
     # A job named by a message may be a redelivery of one whose worker died; a full
     # account may be full of such jobs.
-    suspect = job_id is not None or jobsql.running_count(account_id) >= cap
-    if job is None and suspect and _requeue_orphans_of(account_id):
-        job = jobsql.claim(account_id, cap, **claim_args)
+    if job is None and (job_id is not None or jobsql.running_count(account_id) >= cap):
+        if _requeue_orphans_of(account_id):
+            job = jobsql.claim(account_id, cap, **claim_args)
     if job is None and job_id is not None and or_next_due:
         job = jobsql.claim(account_id, cap, **{**claim_args, "job_id": None})
     if job is None:

@@ -172,6 +172,25 @@ def test_a_claim_takes_the_first_request_unit_of_a_job_that_will_send_one():
     assert units.count() == 2
 
 
+def test_a_claim_marks_its_object_syncing_and_only_that_object():
+    from portal.celery import app
+
+    account = CarrierAccountFactory(max_in_flight=2)
+    claimed, other = CustomerFactory.create_batch(2, reseller=account.reseller, carrier_account=account)
+    subscriber = SubscriberFactory(customer=claimed, carrier_account=account)
+    try:
+        for obj in (claimed, other):
+            update_customer(obj, name=f"{obj.name} (renamed)")
+        job = SyncJob.objects.get(object_kind="customer", object_id=claimed.pk)
+        assert engine.claim(job.pk) is not None
+        states = dict(type(claimed).objects.filter(pk__in=[claimed.pk, other.pk]).values_list("pk", "sync_state"))
+        assert states == {claimed.pk: "syncing", other.pk: "pending"}
+        subscriber.refresh_from_db()
+        assert subscriber.sync_state == "pending"  # the claimed customer's subscriber is not its object
+    finally:
+        app.control.purge()
+
+
 # ----------------------------------------------------------------------- offers
 def test_a_bulk_change_hands_its_account_one_message_per_free_slot():
     from portal.celery import app

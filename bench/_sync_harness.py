@@ -163,23 +163,25 @@ def customers_at_the_carrier(account, count: int) -> list:
 def change_customers(customers, label: str) -> tuple[float, list[int]]:
     """One change per customer through the service layer, committed together.
 
-    Returns the time of the commit (the clock of the drain starts there; the jobs are
-    handed to the workers just after it) and the jobs.
+    Returns the time of the commit (the clock of the drain starts there, before the
+    jobs are handed to the workers) and the jobs.
     """
     from django.db import transaction
 
     from portal.customers.services import update_customer
     from portal.sync.models import SyncJob
 
+    committed = []
     with transaction.atomic():
+        # The first callback after the commit: it runs before the hand-offs do.
+        transaction.on_commit(lambda: committed.append(time.time()))
         for customer in customers:
             update_customer(customer, name=f"{customer.name.split(' #')[0]} #{label}")
         job_ids = list(
             SyncJob.objects.filter(object_kind="customer", object_id__in=[c.pk for c in customers], state="queued")
             .values_list("pk", flat=True)
         )
-        committed_at = time.time()
-    return committed_at, job_ids
+    return committed[0], job_ids
 
 
 def wait_until_done(job_ids: list[int], timeout: float) -> None:
@@ -213,13 +215,15 @@ def set_faults(sandbox, account, **knobs) -> None:
     response.raise_for_status()
 
 
-def in_flight_profile(job_ids: list[int]) -> tuple[float, float]:
-    """(mean jobs running at once over the drain, median time a job ran from claim to done)."""
+def in_flight_profile(job_ids: list[int]) -> tuple[float, float, float]:
+    """(mean jobs running at once over the drain, median time a job ran from claim to done,
+    when the first job was claimed: Unix time)."""
     from statistics import median
 
     from portal.sync.models import SyncJob
 
     spans = list(SyncJob.objects.filter(pk__in=job_ids).values_list("started_at", "finished_at"))
+    first = min(s for s, _ in spans)
     busy = sum((finished - started).total_seconds() for started, finished in spans)
-    whole = (max(f for _, f in spans) - min(s for s, _ in spans)).total_seconds()
-    return busy / whole, median((finished - started).total_seconds() for started, finished in spans)
+    whole = (max(f for _, f in spans) - first).total_seconds()
+    return busy / whole, median((finished - started).total_seconds() for started, finished in spans), first.timestamp()

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             harness.wait_until_done(job_ids, timeout=600)
             last = max(SyncJob.objects.filter(pk__in=job_ids).values_list("finished_at", flat=True))
             wall = last.timestamp() - started
-            mean_in_flight, job_time = harness.in_flight_profile(job_ids)
+            mean_in_flight, job_time, first_claim = harness.in_flight_profile(job_ids)
             puts = [r for r in harness.sandbox_requests(sandbox, account, started) if r["method"] == "PUT"]
             workers.stop()
             workers = None
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  wall time        {wall:7.2f} s   ideal {ideal:.2f} s   ratio {ratio:.3f} (target <= {TARGET_RATIO})")
     print(f"  throughput       {args.changes / wall:7.1f} jobs/s")
     print(f"  in flight        {mean_in_flight:7.2f}     on average (of {args.in_flight})")
+    print(f"  first claim      {(first_claim - started) * 1000:7.1f} ms  after the commit")
     print(f"  job time         {job_time * 1000:7.1f} ms  median, claimed to done (carrier latency {args.latency_ms:g} ms)")
     print(f"  at the carrier   {median(r['duration_ms'] for r in puts):7.1f} ms  median, as the sandbox timed its PUTs")
     print(f"  PUTs at carrier  {len(puts):7d}     (one per change: {args.changes})")

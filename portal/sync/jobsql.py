@@ -106,8 +106,8 @@ def _claim_sql(next_due: bool) -> str:
     # ``state = queued`` is repeated outside the subquery: PostgreSQL re-checks the outer
     # condition on a row that changed under it (superseded meanwhile), not the subquery.
     if next_due:
-        # Ordered by next_attempt_at alone, so that the (state, next_attempt_at) index is
-        # read in order and the first match ends the search however long the queue is.
+        # The (carrier_account, state, next_attempt_at) index yields the account's due jobs
+        # in order: the first match ends the search however long the queue is.
         pick = (
             f"SELECT j.id FROM {JOBS} j WHERE j.carrier_account_id = %s AND j.state = '{JobState.QUEUED}'"
             f" AND j.next_attempt_at <= %s AND {_NOT_RUNNING_ELSEWHERE} ORDER BY j.next_attempt_at LIMIT 1"

@@ -136,7 +136,8 @@ class SyncJob(models.Model):
         indexes = [
             models.Index(fields=["object_kind", "object_id", "state"], name="sync_job_object_state"),
             models.Index(fields=["state", "next_attempt_at"], name="sync_job_due"),
-            models.Index(fields=["carrier_account", "state"], name="sync_job_account_state"),
+            # An account's running jobs (the in-flight cap) and its due jobs in order (claims).
+            models.Index(fields=["carrier_account", "state", "next_attempt_at"], name="sync_job_account_due"),
             # Only the children waiting for a parent: looked up each time a parent lands.
             models.Index(
                 fields=["parent_kind", "parent_id"],

@@ -67,8 +67,6 @@ class DatabaseLimiter(Limiter):
 
         from . import jobsql
 
-        now = time.time()
-        window_start = now - rate.window - SAFETY_SECONDS
         self._sent += 1
         forget = self._sent % self.FORGET_EVERY == 0
         # Plain SQL (jobsql): this runs before every request a worker sends.
@@ -77,9 +75,11 @@ class DatabaseLimiter(Limiter):
             # held for it alone: the unit is taken only if the window has room and the
             # carrier has not blocked us.
             for _ in range(3):
+                now = time.time()
+                window_start = now - rate.window - SAFETY_SECONDS
                 if jobsql.take_request_unit(account_id, now, window_start, rate.requests, forget=forget):
                     return 0.0
-                wait = self._wait(account_id, rate, now, window_start)
+                wait, _, _ = self._wait(account_id, rate)
                 if wait:
                     return wait
                 # Room again by the time we looked (a unit left the window): take it.
@@ -89,15 +89,16 @@ class DatabaseLimiter(Limiter):
         with transaction.atomic(savepoint=False):
             # Locking the account's throttle row serialises the count-then-insert across
             # workers on PostgreSQL (and within a transaction on SQLite).
-            wait = self._wait(account_id, rate, now, window_start, lock=True)
+            wait, now, window_start = self._wait(account_id, rate, lock=True)
             if wait:
                 return wait
             jobsql.record_request(account_id, now, forget_before=window_start if forget else None)
         return 0.0
 
     @staticmethod
-    def _wait(account_id: int, rate: Rate, now: float, window_start: float, lock: bool = False) -> float:
-        """How long until the account may send again (0.0: now)."""
+    def _wait(account_id: int, rate: Rate, lock: bool = False) -> tuple[float, float, float]:
+        """How long until the account may send again (0.0: now); the time and the start of
+        the window it was judged by, read once the account's row is (``lock``) locked."""
         from . import jobsql
         from .models import CarrierThrottle
 
@@ -105,11 +106,14 @@ class DatabaseLimiter(Limiter):
         if throttle is None:
             CarrierThrottle.objects.get_or_create(carrier_account_id=account_id)
             throttle = jobsql.throttle(account_id, lock=lock)
+        now = time.time()
+        window_start = now - rate.window - SAFETY_SECONDS
         blocked_until = jobsql.as_datetime(throttle[0])
         if blocked_until and blocked_until.timestamp() > now:
-            return blocked_until.timestamp() - now
+            return blocked_until.timestamp() - now, now, window_start
         sent, oldest = jobsql.recent_requests(account_id, window_start)
-        return max(oldest - window_start, 0.05) if sent >= rate.requests else 0.0
+        wait = max(oldest - window_start, 0.05) if sent >= rate.requests else 0.0
+        return wait, now, window_start
 
     def block(self, account_id: int, seconds: float) -> None:
         from .models import CarrierThrottle

@@ -7,15 +7,12 @@ database matter only.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connection
 
 from portal.sync import engine
 from portal.sync.models import JobState, SyncJob
 from tests.factories import CarrierAccountFactory
+from tests.sync.conftest import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,26 +27,6 @@ def queued_job(account, object_id: int) -> SyncJob:
         object_id=object_id,
         object_repr=f"subscriber {object_id}",
     )
-
-
-def race(*calls: Callable[[], object]) -> list[object]:
-    """Run the calls in threads released at the same moment; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_two_claims_of_one_job_exactly_one_wins():

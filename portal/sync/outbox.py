@@ -10,7 +10,6 @@ stays queued and the sweeper hands it over later.
 from __future__ import annotations
 
 import logging
-
 from functools import partial
 
 from django.db import connection, transaction

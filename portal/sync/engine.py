@@ -22,7 +22,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from portal.carriers import get_adapter
@@ -190,26 +190,6 @@ def claim(job_id: int) -> SyncJob | None:
         return _take(account_id, job_id)
 
 
-def _due(jobs):
-    return jobs.filter(state=JobState.QUEUED, next_attempt_at__lte=timezone.now())
-
-
-def _object_running():
-    return SyncJob.objects.filter(
-        state=JobState.RUNNING, object_kind=OuterRef("object_kind"), object_id=OuterRef("object_id")
-    )
-
-
-def _next_due(account_id: int) -> SyncJob | None:
-    """The account's queued job that has been due longest (and whose object is not running)."""
-    return (
-        _due(SyncJob.objects.filter(carrier_account_id=account_id))
-        .exclude(Exists(_object_running()))
-        .order_by("next_attempt_at")
-        .first()
-    )
-
-
 def claim_next(account_id: int) -> SyncJob | None:
     """The account's next due job, claimed, if the account has a free in-flight slot.
 
@@ -273,9 +253,9 @@ def hand_over(account_id: int) -> None:
     """Send the account's next due job to any worker, to go on with the account from there."""
     from .outbox import enqueue
 
-    job = _next_due(account_id)
-    if job is not None:
-        enqueue(job.pk)
+    job_id = jobsql.next_due(account_id, timezone.now())
+    if job_id is not None:
+        enqueue(job_id)
 
 
 def _run(job: SyncJob, keep_slot: bool = False) -> Result:

@@ -101,17 +101,27 @@ _NOT_RUNNING_ELSEWHERE = (
 _UNDER_CAP = f"(SELECT COUNT(*) FROM {JOBS} c WHERE c.carrier_account_id = %s AND c.state = '{JobState.RUNNING}') < %s"
 
 
+# The account's job due longest whose object is not running; params: account, now. The
+# (carrier_account, state, next_attempt_at) index yields the account's due jobs in order:
+# the first match ends the search however long the queue is.
+_NEXT_DUE = (
+    f"SELECT j.id FROM {JOBS} j WHERE j.carrier_account_id = %s AND j.state = '{JobState.QUEUED}'"
+    f" AND j.next_attempt_at <= %s AND {_NOT_RUNNING_ELSEWHERE} ORDER BY j.next_attempt_at LIMIT 1"
+)
+
+
+def next_due(account_id: int, now: datetime) -> int | None:
+    """The id of the account's next due job (not claimed: a hint for whom to send it)."""
+    row = _one(_NEXT_DUE, [account_id, _when(now)])
+    return row[0] if row else None
+
+
 @lru_cache(maxsize=2)
 def _claim_sql(next_due: bool) -> str:
     # ``state = queued`` is repeated outside the subquery: PostgreSQL re-checks the outer
     # condition on a row that changed under it (superseded meanwhile), not the subquery.
     if next_due:
-        # The (carrier_account, state, next_attempt_at) index yields the account's due jobs
-        # in order: the first match ends the search however long the queue is.
-        pick = (
-            f"SELECT j.id FROM {JOBS} j WHERE j.carrier_account_id = %s AND j.state = '{JobState.QUEUED}'"
-            f" AND j.next_attempt_at <= %s AND {_NOT_RUNNING_ELSEWHERE} ORDER BY j.next_attempt_at LIMIT 1"
-        )
+        pick = _NEXT_DUE
     else:
         pick = (
             f"SELECT j.id FROM {JOBS} j WHERE j.id = %s AND j.state = '{JobState.QUEUED}'"

@@ -170,6 +170,27 @@ def test_a_bulk_change_hands_its_account_one_message_per_free_slot():
         app.control.purge()  # no worker here: the messages must not reach the next test's
 
 
+def test_hand_over_sends_the_accounts_job_due_longest_whose_object_is_not_running():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.celery import app
+
+    account = CarrierAccountFactory(max_in_flight=4)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    SyncJobFactory(carrier_account=account, object_id=1, state=JobState.RUNNING)
+    blocked = SyncJobFactory(carrier_account=account, object_id=1, next_attempt_at=long_ago)  # its object runs
+    due = SyncJobFactory(carrier_account=account, object_id=2, next_attempt_at=long_ago + timedelta(seconds=1))
+    later = SyncJobFactory(carrier_account=account, object_id=3)
+    try:
+        engine.hand_over(account.pk)
+        sent = set(SyncJob.objects.filter(enqueued_at__isnull=False).values_list("pk", flat=True))
+        assert sent == {due.pk}, f"blocked {blocked.pk}, later {later.pk}"
+    finally:
+        app.control.purge()
+
+
 def test_a_change_rolled_back_with_its_savepoint_leaves_the_next_change_its_hand_off():
     from portal.celery import app
 

@@ -241,6 +241,9 @@ SYNC_BACKOFF_BASE = env.float("SYNC_BACKOFF_BASE", default=2.0)  # seconds befor
 SYNC_BACKOFF_MAX = env.float("SYNC_BACKOFF_MAX", default=300.0)  # cap (kept far below the visibility timeout)
 SYNC_COUNTDOWN_MAX = env.float("SYNC_COUNTDOWN_MAX", default=60.0)  # longer waits live in next_attempt_at
 SYNC_PARENT_WAIT = env.float("SYNC_PARENT_WAIT", default=30.0)  # re-check a child whose parent has not landed
+# A child whose parent the carrier refused waits for a person to retry or fix the parent
+# (the parent's landing releases it at once); it is looked at again only this often.
+SYNC_REFUSED_PARENT_WAIT = env.float("SYNC_REFUSED_PARENT_WAIT", default=6 * 3600.0)
 SYNC_REDELIVER_AFTER = env.float("SYNC_REDELIVER_AFTER", default=60.0)  # a due job not picked up by then is resent
 SYNC_SWEEP_INTERVAL = env.float("SYNC_SWEEP_INTERVAL", default=15.0)
 # Requests per window (seconds) per carrier kind; a carrier account can override its own.

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -220,6 +222,52 @@ class CreatedTrunk:
     password: str | None = None  # shown once by carriers that generate it
 
 
+# ---------------------------------------------------------------- multi-request creates
+class Progress:
+    """What a create that takes several requests has achieved at the carrier so far.
+
+    A Sipwise customer is a contact POST, then a customer POST; a Sipwise trunk is a
+    subscriber POST, then its preferences; Simwood shows a new trunk's password once, in
+    the answer to the first request. If a later request fails, what the first one made
+    must be reused by the retry (not made again: an orphan), or cleaned up, and never lost
+    (a trunk live at the carrier with credentials nobody knows). Adapters report each
+    step here as it lands; the sync engine keeps it in the database across retries
+    (``portal.sync.engine.JobProgress``). Outside a sync job this base keeps it in memory.
+    """
+
+    def __init__(self, parts: dict[str, str] | None = None) -> None:
+        self.parts: dict[str, str] = dict(parts or {})
+
+    def remember(self, key: str, value: str) -> None:
+        """An intermediate object landed (e.g. the contact of a customer still to create)."""
+        self.parts[key] = value
+
+    def forget(self, key: str) -> None:
+        """The intermediate object was cleaned up."""
+        self.parts.pop(key, None)
+
+    def landed(self, remote_id: str, secret: str | None = None) -> None:
+        """The carrier holds the object now, as ``remote_id`` (and shows ``secret`` once)."""
+
+
+_progress: ContextVar[Progress | None] = ContextVar("carrier_progress", default=None)
+
+
+def progress() -> Progress:
+    """The progress of the operation under way (a throwaway when nobody keeps it)."""
+    return _progress.get() or Progress()
+
+
+@contextmanager
+def keeping(tracker: Progress) -> Iterator[Progress]:
+    """Adapters report to ``tracker`` while the block runs (one thread's calls only)."""
+    token = _progress.set(tracker)
+    try:
+        yield tracker
+    finally:
+        _progress.reset(token)
+
+
 # --------------------------------------------------------------------- the client
 @dataclass
 class AccountConfig:
@@ -354,6 +402,10 @@ class CarrierAdapter:
     def release_number(self, remote_id: str) -> None:
         raise self._unsupported("number release")
 
+    def find_number(self, e164: str) -> str | None:
+        """The remote id under which this account holds ``e164``; None if it does not."""
+        raise self._unsupported("numbers")
+
     def update_number(self, remote_id: str, spec: NumberSpec) -> None:
         raise self._unsupported("number routing")
 
@@ -404,6 +456,11 @@ class CarrierAdapter:
         others owner by owner with :meth:`fetch_forwards`.
         """
         raise self._unsupported("a list of call forwards")
+
+    # what a half-landed create left behind
+    def discard_parts(self, kind: str, parts: dict[str, str]) -> None:
+        """Remove what the first requests of a create of ``kind`` made (see :class:`Progress`)
+        when the object itself never came to be and is not wanted any more."""
 
     # 999
     def set_emergency_address(self, number_remote_id: str, address: EmergencyAddress) -> None:

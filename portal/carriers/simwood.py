@@ -79,6 +79,7 @@ from typing import Any
 import httpx
 
 from .base import (
+    progress,
     FORWARD_TYPES,
     AccountConfig,
     AuthenticationError,
@@ -524,7 +525,19 @@ class SimwoodAdapter(CarrierAdapter):
     def release_number(self, remote_id: str) -> None:
         self._call("DELETE", self._number_path(remote_id))
 
+    def find_number(self, e164: str) -> str | None:
+        number = digits(e164)
+        try:
+            self._call("GET", self._number_path(number))
+        except NotFoundError:
+            return None
+        return number
+
     def _number_path(self, remote_id: str) -> str:
+        # Simwood names a number by its digits (447700900123). Anything else would be a
+        # path Simwood answers 404 to, which must never pass for "already released".
+        if not remote_id.isdigit():
+            raise ValueError(f"{remote_id!r} is not how Simwood names a number")
         return f"numbers/{self.account}/allocated/{remote_id}"
 
     # -- number config ------------------------------------------------------------------
@@ -643,6 +656,8 @@ class SimwoodAdapter(CarrierAdapter):
         if self.find_trunk(spec) is not None:
             raise DuplicateError(f"trunk {name} already exists at Simwood", remote_id=name)
         created = self._call("PUT", self._trunk_path(name), json={"type": simwood_trunk_type(spec)})
+        # The password is in this answer only: kept before the options that may still fail.
+        progress().landed(name, secret=created.get("pass"))
         self._apply_trunk(name, spec, current_acl=[])
         return CreatedTrunk(remote_id=name, password=created.get("pass"))
 

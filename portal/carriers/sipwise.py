@@ -76,6 +76,7 @@ import httpx
 import phonenumbers
 
 from .base import (
+    progress,
     FORWARD_TYPES,
     AccountConfig,
     AuthenticationError,
@@ -432,7 +433,15 @@ class SipwiseAdapter(CarrierAdapter):
 
     def create_customer(self, spec: CustomerSpec) -> str:
         customer = self._customer_body(spec)
-        contact_id = self._create("customercontacts", self._contact_body(spec))
+        step = progress()
+        # A contact an earlier attempt made (its customer POST then failed on the way) is
+        # reused, brought up to date: a second one would be an orphan.
+        contact_id = step.parts.get("contact_id")
+        if contact_id and self._contact_exists(contact_id):
+            self._patch_fields(f"customercontacts/{contact_id}", self._contact_body(spec))
+        else:
+            contact_id = self._create("customercontacts", self._contact_body(spec))
+            step.remember("contact_id", contact_id)
         settings = self.config.settings
         body = {
             **customer,
@@ -441,17 +450,34 @@ class SipwiseAdapter(CarrierAdapter):
             "type": settings.get("customer_type") or "sipaccount",
         }
         try:
-            return self._create("customers", body)
+            remote_id = self._create("customers", body)
         except PermanentError:
             self._discard_contact(contact_id)
             raise
+        step.forget("contact_id")  # it belongs to the customer now
+        return remote_id
+
+    def _contact_exists(self, contact_id: str) -> bool:
+        try:
+            self._get(f"customercontacts/{contact_id}")
+        except NotFoundError:
+            return False
+        return True
 
     def _discard_contact(self, contact_id: str) -> None:
         """Best effort: a contact whose customer was refused should not linger."""
         try:
             self._request("DELETE", f"customercontacts/{contact_id}")
+        except NotFoundError:
+            pass
         except CarrierError as error:
             log.warning("sipwise contact %s left behind: %s", contact_id, error.message)
+            return
+        progress().forget("contact_id")
+
+    def discard_parts(self, kind: str, parts: dict[str, str]) -> None:
+        if kind == "customer" and parts.get("contact_id"):
+            self._discard_contact(parts["contact_id"])
 
     def fetch_customer(self, remote_id: str) -> CustomerSpec:
         return self._customer_spec(self._get(f"customers/{remote_id}"))
@@ -527,6 +553,7 @@ class SipwiseAdapter(CarrierAdapter):
             raise PermanentError("Sipwise needs a SIP password for a new subscriber", field="password")
         body = {**self._subscriber_body(spec), "customer_id": int(spec.customer_remote_id), "password": spec.password}
         remote_id = self._create("subscribers", body, secrets_sent=(spec.password,))
+        progress().landed(remote_id)  # before its preferences, which may still fail
         self._set_preferences(remote_id, self._subscriber_preferences(spec))
         return remote_id
 
@@ -666,6 +693,9 @@ class SipwiseAdapter(CarrierAdapter):
             "password": password,
         }
         remote_id = self._create("subscribers", body, secrets_sent=(password,))
+        # Live at Sipwise with these credentials now: kept before the preferences, which
+        # may still fail, so that the trunk can be found, retried and deleted.
+        progress().landed(remote_id, secret=password)
         self._set_preferences(remote_id, self._trunk_preferences(spec))
         return CreatedTrunk(remote_id=remote_id, password=password)
 

@@ -519,6 +519,9 @@ class SureVoIPAdapter(CarrierAdapter):
             raise
         return remote_id
 
+    def find_number(self, e164: str) -> str | None:
+        return self._holder_of(carrier_number(e164))
+
     def _number_exists(self, remote_id: str) -> bool:
         try:
             self._number_doc(remote_id)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from portal.sync.provisioning import change_by, delete_and_sync, refuse, save_adopted, save_and_sync
+from portal.sync.provisioning import change_by, delete_and_sync, refuse, save_adopted, save_and_sync, service
 
 from .models import Customer, CustomerStatus
 
 
+@service
 def create_customer(*, reseller, actor=None, **fields) -> Customer:
     with change_by(actor):
         customer = Customer(reseller=reseller, **fields)
         return save_and_sync(customer, actor=actor)
 
 
+@service
 def update_customer(customer: Customer, *, actor=None, **changes) -> Customer:
     with change_by(actor):
         for name, value in changes.items():
@@ -20,12 +22,14 @@ def update_customer(customer: Customer, *, actor=None, **changes) -> Customer:
         return save_and_sync(customer, actor=actor)
 
 
+@service
 def set_customer_status(customer: Customer, status: str, *, actor=None) -> Customer:
     if status not in CustomerStatus.values:
         raise refuse("status", f"“{status}” is not a customer status.")
     return update_customer(customer, status=status, actor=actor)
 
 
+@service
 def adopt_customer(
     customer: Customer | None = None, *, carrier_account, remote_id: str, actor=None, **fields
 ) -> Customer:
@@ -41,6 +45,7 @@ def adopt_customer(
         return save_adopted(customer, remote_id=remote_id)
 
 
+@service
 def delete_customer(customer: Customer, *, actor=None, sync: bool = True) -> None:
     """Only an empty customer can be deleted; one with services is terminated instead.
 

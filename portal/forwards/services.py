@@ -18,7 +18,7 @@ from portal.numbers.models import Number
 from portal.subscribers.models import Subscriber
 from portal.sync.models import SyncState
 from portal.sync.outbox import record_change
-from portal.sync.provisioning import capabilities_of, change_by
+from portal.sync.provisioning import capabilities_of, change_by, service
 
 from .models import CallForward, ForwardDestination, ForwardType, ForwardWindow
 from .validation import validate_destinations, validate_window
@@ -110,6 +110,7 @@ def _validated(owner, forwards: list[ForwardInput]) -> list[ForwardInput]:
     return cleaned
 
 
+@service
 def set_forwards(owner, forwards: list[ForwardInput], *, actor=None, sync: bool = True) -> list[CallForward]:
     """Make the owner's forwards exactly ``forwards`` (types not listed are removed).
 
@@ -125,10 +126,12 @@ def set_forwards(owner, forwards: list[ForwardInput], *, actor=None, sync: bool 
             forward = existing.pop(item.type, None) or CallForward(**{kind: owner}, type=item.type)
             forward.enabled = item.enabled
             forward.carrier_account = owner.carrier_account
-            if not sync:
+            if sync:
+                forward.save()
+            else:
                 forward.remote_id = owner.remote_id
                 forward.sync_state, forward.sync_error, forward.synced_at = SyncState.SYNCED, "", timezone.now()
-            forward.save()
+                forward.save_as_carrier_holds_it()
             forward.destinations.all().delete()
             forward.windows.all().delete()
             # One by one (not bulk_create) so the audit log records each row.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from portal.sync.models import JobOperation
+from portal.sync.models import JobOperation, SyncState
 from portal.sync.outbox import record_change
-from portal.sync.provisioning import capabilities_of, change_by, save_adopted, save_and_sync
+from portal.sync.provisioning import capabilities_of, change_by, save_adopted, save_and_sync, service
 
 from .models import Number, NumberStatus
 
 
+@service
 def add_number(*, reseller, carrier_account, e164: str, actor=None, **fields) -> Number:
     """Take a number onto a carrier account (allocated at carriers that sell numbers)."""
     with change_by(actor):
@@ -34,6 +35,7 @@ def check_destination_and_forward(number: Number) -> None:
         raise ValidationError({"destination": f"{number.carrier_account.get_kind_display()}: {DESTINATION_IS_FORWARD}."})
 
 
+@service
 def update_number(number: Number, *, actor=None, **changes) -> Number:
     previous_subscriber = number.subscriber if number.subscriber_id else None
     with change_by(actor):
@@ -50,12 +52,14 @@ def update_number(number: Number, *, actor=None, **changes) -> Number:
     return number
 
 
+@service
 def assign_number(number: Number, *, customer, subscriber=None, trunk=None, actor=None) -> Number:
     return update_number(
         number, customer=customer, subscriber=subscriber, trunk=trunk, status=NumberStatus.ASSIGNED, actor=actor
     )
 
 
+@service
 def adopt_number(number: Number | None = None, *, carrier_account, remote_id: str, actor=None, **fields) -> Number:
     """Take the carrier's values as the portal's (reconciliation, import); nothing is pushed back.
 
@@ -72,6 +76,7 @@ def adopt_number(number: Number | None = None, *, carrier_account, remote_id: st
         return save_adopted(number, remote_id=remote_id)
 
 
+@service
 def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
     """Give the number back to the carrier; the row stays, as released, for the history.
 
@@ -84,9 +89,12 @@ def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
         number.customer = number.subscriber = number.trunk = None
         number.destination = ""
         number.status = NumberStatus.RELEASED
-        number.remote_id = ""
         number.full_clean()
-        number.save()
+        if sync:
+            number.save()  # its remote id goes when the release lands (the engine's to write)
+        else:
+            number.remote_id, number.sync_state, number.sync_error = "", SyncState.SYNCED, ""
+            number.save_as_carrier_holds_it()
         if previous_subscriber is not None:
             if previous_subscriber.primary_number_id == number.pk:
                 previous_subscriber.primary_number = None

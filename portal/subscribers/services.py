@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from portal.sync.outbox import record_change
-from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync
+from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync, service
 
 from .models import Subscriber, SubscriberStatus, generate_sip_password
 
@@ -23,6 +23,7 @@ def check_domain(subscriber: Subscriber) -> None:
         raise ValidationError({"domain": f"Subscribers on this {label} account live in its SIP domain {domain}."})
 
 
+@service
 def create_subscriber(*, customer, actor=None, password: str | None = None, **fields) -> tuple[Subscriber, str]:
     """Create a subscriber; returns it and its SIP password (generated unless given), shown once."""
     password = password or generate_sip_password()
@@ -36,6 +37,7 @@ def create_subscriber(*, customer, actor=None, password: str | None = None, **fi
     return subscriber, password
 
 
+@service
 def update_subscriber(subscriber: Subscriber, *, actor=None, **changes) -> Subscriber:
     with change_by(actor):
         for name, value in changes.items():
@@ -56,6 +58,7 @@ def _route_primary_number(subscriber: Subscriber, actor) -> None:
         record_change(number, actor=actor)
 
 
+@service
 def reset_sip_password(subscriber: Subscriber, *, actor=None) -> str:
     """A new strong password, sent to the carrier; returned once, never shown again."""
     password = generate_sip_password()
@@ -63,14 +66,17 @@ def reset_sip_password(subscriber: Subscriber, *, actor=None) -> str:
     return password
 
 
+@service
 def enable_subscriber(subscriber: Subscriber, *, actor=None) -> Subscriber:
     return update_subscriber(subscriber, status=SubscriberStatus.ACTIVE, actor=actor)
 
 
+@service
 def disable_subscriber(subscriber: Subscriber, *, actor=None) -> Subscriber:
     return update_subscriber(subscriber, status=SubscriberStatus.LOCKED, actor=actor)
 
 
+@service
 def adopt_subscriber(
     subscriber: Subscriber | None = None, *, customer=None, carrier_account, remote_id: str, actor=None, **fields
 ) -> Subscriber:
@@ -87,6 +93,7 @@ def adopt_subscriber(
         return save_adopted(subscriber, remote_id=remote_id)
 
 
+@service
 def delete_subscriber(subscriber: Subscriber, *, actor=None, sync: bool = True) -> None:
     """``sync=False``: the carrier no longer has it; only the portal's row goes."""
     with change_by(actor):

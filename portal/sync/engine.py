@@ -26,7 +26,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from portal.carriers import get_adapter
-from portal.carriers.base import CarrierAdapter, CarrierError, PermanentError, RateLimitedError, TransientError
+from portal.carriers.base import (
+    CarrierAdapter,
+    CarrierError,
+    PermanentError,
+    Progress,
+    RateLimitedError,
+    TransientError,
+    keeping,
+)
 from portal.carriers.models import CarrierAccount
 
 from . import jobsql
@@ -126,44 +134,56 @@ def _requeue_orphans_of(account_id: int) -> int:
     return len(_requeue_orphans(running.values_list("pk", "claimed_by", "lease_expires_at")))
 
 
-def _take(account_id: int, job_id: int | None, *, or_next_due: bool = False, relax: bool = True) -> SyncJob | None:
+def _take(
+    account_id: int, job_id: int | None, *, or_next_due: bool = False, relax: bool = True, wait: bool = True
+) -> SyncJob | None:
     """Under the account's lock (in the caller's transaction): job ``job_id`` claimed, or
     with None (or, ``or_next_due``, when that job is not to be had) the account's next
     due job; None when there is none or no slot is free.
 
-    Never while another job of the same object runs: two pushes of one object at once
-    could reach the carrier in the wrong order. Dead workers' jobs are put back before a
-    claim is given up. ``relax``: the transaction's commit need not wait for the disk
-    (``jobsql.relax_commit``). The job comes back with ``prepaid`` (a budget unit was
-    taken for its first request) and ``budget_wait`` (else how long until one is free).
+    Never while another job of the same carrier record (or of the same name at the
+    carrier) runs: two writes of one record at once could lose one of them. The object's
+    rows are locked (marked syncing) before the job is claimed: the lock order of every
+    writer (docs/sync.md). ``wait=False``: the caller holds locks of its own, so an object
+    a person's change holds is left for a later claim rather than waited for. Dead
+    workers' jobs are put back before a claim is given up. ``relax``: the transaction's
+    commit need not wait for the disk (``jobsql.relax_commit``). The job comes back with
+    ``prepaid`` (a budget unit was taken for its first request) and ``budget_wait``
+    (else how long until one is free).
     """
     locked = jobsql.lock_account(account_id, relax=relax)
     if locked is None:
         return None
     cap, version = locked
     now = timezone.now()
-    lease_until = now + timedelta(seconds=lease_seconds())
-    claim_args = {"job_id": job_id, "now": now, "lease_until": lease_until, "worker": worker_id()}
-    job = jobsql.claim(account_id, cap, **claim_args)
+    picked = jobsql.pick(account_id, job_id=job_id, now=now)
     # A job named by a message may be a redelivery of one whose worker died; a full
     # account may be full of such jobs.
-    if job is None and (job_id is not None or jobsql.running_count(account_id) >= cap):
+    if picked is None and (job_id is not None or jobsql.running_count(account_id) >= cap):
         if _requeue_orphans_of(account_id):
-            job = jobsql.claim(account_id, cap, **claim_args)
-    if job is None and job_id is not None and or_next_due:
-        job = jobsql.claim(account_id, cap, **{**claim_args, "job_id": None})
+            picked = jobsql.pick(account_id, job_id=job_id, now=now)
+    if picked is None and job_id is not None and or_next_due:
+        picked = jobsql.pick(account_id, job_id=None, now=now)
+    if picked is None:
+        return None
+    picked_id, kind_name, object_id, operation = picked
+    state_table = KINDS[kind_name].state_table() if operation == JobOperation.PUSH else None
+    if state_table is not None and not jobsql.lock_object(*state_table, object_id, wait=wait):
+        return None
+    job = jobsql.claim(
+        account_id, cap, job_id=picked_id, now=now, lease_until=now + timedelta(seconds=lease_seconds()), worker=worker_id()
+    )
     if job is None:
+        # Superseded between the pick and the claim (by a change that held the object):
+        # the object is pending again, with its newer job.
+        if state_table is not None:
+            jobsql.set_object_state(*state_table, object_id, SyncState.PENDING)
         return None
     job.carrier_account = account = _account(account_id, version)
-    # In the claim's transaction, each a write fewer per job: the object's state, and the
-    # unit of the account's request budget for the job's first request (else how long
-    # to wait for one: the job is then rescheduled as it starts), unless it sends nothing.
-    if job.operation == JobOperation.PUSH:
-        table, column = KINDS[job.object_kind].state_table()
-        jobsql.set_object_state(table, column, job.object_id, SyncState.SYNCING)
     limiter = get_limiter()
-    # A limiter in the database takes the unit here, in this write transaction; Redis's
-    # is taken as the request goes, so as not to hold the account's lock meanwhile.
+    # A limiter in the database takes the unit for the job's first request here, in this
+    # write transaction (a write fewer per job), unless the job sends nothing; Redis's is
+    # taken as the request goes, so as not to hold the account's lock meanwhile.
     job.prepaid = limiter.in_database and KINDS[job.object_kind].held(adapter_for(account))
     job.budget_wait = limiter.acquire(account_id, rate_for(account)) if job.prepaid else 0.0
     return job
@@ -264,6 +284,63 @@ def _run(job: SyncJob, keep_slot: bool = False) -> Result:
     return result
 
 
+class JobProgress(Progress):
+    """A multi-request create's progress (``carriers.base.Progress``), kept on the job.
+
+    What a step made is written to the job's payload at once, so a retry (or the job of
+    a newer change to the same object) reuses it; an object the carrier holds is given
+    its remote id (and the password the carrier showed once) at once, so that a later
+    step's failure cannot lose it.
+    """
+
+    def __init__(self, job: SyncJob, kind: SyncedKind) -> None:
+        self.job, self.kind = job, kind
+        self._parts: dict[str, str] | None = None
+
+    @property
+    def parts(self) -> dict[str, str]:
+        if self._parts is None:  # read only by the adapters that need it
+            self._parts = dict(self.job.payload.get("parts") or {}) or recorded(self.job)[1]
+        return self._parts
+
+    def remember(self, key: str, value: str) -> None:
+        self.parts[key] = value
+        self._keep(parts=self.parts)
+
+    def forget(self, key: str) -> None:
+        if self.parts.pop(key, None) is not None:
+            self._keep(parts=self.parts)
+
+    def landed(self, remote_id: str, secret: str | None = None) -> None:
+        self.kind.record_landing(self.job.object_id, remote_id, secret)
+        self._keep(remote_id=remote_id)
+
+    def _keep(self, **facts) -> None:
+        self.job.payload = {**self.job.payload, **facts}
+        SyncJob.objects.filter(pk=self.job.pk).update(payload=self.job.payload)
+
+
+def recorded(job: SyncJob) -> tuple[str, dict[str, str]]:
+    """The remote id and the parts that the object's earlier jobs recorded, newest first:
+    what a create left at the carrier though its object's row is gone, or its job failed."""
+    earlier = (
+        SyncJob.objects.filter(
+            object_kind=job.object_kind, object_id=job.object_id, carrier_account_id=job.carrier_account_id
+        )
+        .exclude(pk=job.pk)
+        .order_by("-pk")
+        .values_list("payload", flat=True)[:50]
+    )
+    parts: dict[str, str] = {}
+    for payload in earlier:
+        if payload.get("deleted"):
+            break  # nothing of what came before is held any more
+        if payload.get("remote_id"):
+            return payload["remote_id"], parts
+        parts = parts or dict(payload.get("parts") or {})
+    return "", parts
+
+
 def _carry(job: SyncJob, keep_slot: bool) -> Result:
     kind = KINDS[job.object_kind]
     account = job.carrier_account
@@ -275,19 +352,18 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
         if job.prepaid and isinstance(adapter.transport, LimitedTransport):
             transport = adapter.transport
             transport.prepaid = True  # the unit taken with the claim
-        if job.operation == JobOperation.DELETE:
-            if kind.held(adapter):
-                kind.delete(job.payload, adapter)
-            return _done(job, kind, remote_id=None, keep_slot=keep_slot)
-        obj = kind.load(job.object_id)
-        if obj is None:
-            return _finish(job, JobState.DONE, "the object was deleted before it was sent")
-        if not kind.held(adapter):
-            return _done(job, kind, remote_id="", keep_slot=keep_slot)
-        parent = kind.parent(obj, adapter)
-        if parent is not None and not KINDS[parent[0]].remote_id_of(parent[1]):
-            return _wait_for_parent(job, kind, parent)
-        outcome = kind.push(obj, adapter)
+        with keeping(JobProgress(job, kind)):
+            if job.operation == JobOperation.DELETE:
+                return _delete(job, kind, adapter, keep_slot)
+            obj = kind.load(job.object_id)
+            if obj is None:
+                return _finish(job, JobState.DONE, "the object was deleted before it was sent")
+            if not kind.held(adapter):
+                return _done(job, kind, remote_id="", keep_slot=keep_slot)
+            parent = kind.parent(obj, adapter)
+            if parent is not None and not KINDS[parent[0]].remote_id_of(parent[1]):
+                return _wait_for_parent(job, kind, parent)
+            outcome = kind.push(obj, adapter)
         return _done(job, kind, remote_id=outcome.remote_id, secret=outcome.secret, keep_slot=keep_slot)
     except RateLimitedError as exc:
         return _retry(job, kind, exc, delay=exc.retry_after, error_kind=ErrorKind.RATE_LIMITED, count_attempt=False)
@@ -305,6 +381,24 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
             transport.prepaid = False  # a job that sent nothing leaves its unit unused
 
 
+def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: bool) -> Result:
+    """Delete the carrier's object, named the way the carrier names it: the remote id the
+    row had, else the one an earlier job landed (its create was on the way when the row
+    went), else the one found by its natural key. With none, only what a half-landed
+    create left (a Sipwise contact) is cleaned up: the carrier never held the object."""
+    deleted = ""
+    if kind.held(adapter):
+        remote_id, lookup = kind.delete_target(job.payload)
+        earlier_id, parts = recorded(job) if not remote_id else ("", {})
+        remote_id = remote_id or earlier_id or kind.find(lookup, adapter) or ""
+        if remote_id:
+            kind.delete(remote_id, adapter)
+            deleted = remote_id
+        elif parts:
+            adapter.discard_parts(kind.name, parts)
+    return _done(job, kind, remote_id=deleted, keep_slot=keep_slot)
+
+
 def _finish(job: SyncJob, state: str, error: str = "", error_kind: str = "") -> Result:
     jobsql.finish(job.pk, state, now=timezone.now(), error=error, error_kind=error_kind)
     return Result(state)
@@ -319,26 +413,39 @@ def _done(
         if relax and not keep_slot:
             jobsql.relax_commit()  # else the next claim's lock does it
         if job.operation == JobOperation.PUSH:
-            if secret and job.object_kind == "trunk":
-                trunk = kind.state_rows(job.object_id).first()
-                trunk.password = secret  # generated by the carrier; stored encrypted, shown once
-                trunk.save(update_fields=["password"])
+            if secret:
+                kind.record_landing(job.object_id, remote_id, secret)
             table, column = kind.state_table()
             children = jobsql.land_push(table, column, job, remote_id=remote_id, now=timezone.now())
             release_children(children)
-            result = Result(JobState.DONE)
         else:
-            result = _finish(job, JobState.DONE)
+            jobsql.land_delete(kind.model._meta.db_table, job, remote_id=remote_id or "", now=timezone.now())
+        result = Result(JobState.DONE)
         if keep_slot:
             # One commit ends this job and starts the next: on a busy account that is one
-            # write transaction fewer per job.
-            result.next_job = _take(job.carrier_account_id, None, relax=relax)
+            # write transaction fewer per job. This one's locks are held meanwhile, so the
+            # next object is not waited for if a person's change holds it.
+            result.next_job = _take(job.carrier_account_id, None, relax=relax, wait=False)
     return result
 
 
 def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object]) -> Result:
     parent_kind, parent_obj = parent
-    wait = settings.SYNC_PARENT_WAIT
+    latest = (
+        SyncJob.objects.filter(object_kind=parent_kind, object_id=parent_obj.pk)
+        .order_by("-pk")
+        .values_list("state", "last_error")
+        .first()
+    )
+    refused = latest is not None and latest[0] == JobState.FAILED
+    if refused:
+        # The carrier refused the parent: only a person can retry or fix it (and then its
+        # landing releases this child). Re-sending it unasked would only be refused again.
+        wait = settings.SYNC_REFUSED_PARENT_WAIT
+        reason = f"waiting: its {parent_kind} {parent_obj} was refused by the carrier: {latest[1]}"
+    else:
+        wait = settings.SYNC_PARENT_WAIT
+        reason = f"waiting for {parent_kind} {parent_obj} to reach the carrier"
     countdown = _countdown(wait)
     SyncJob.objects.filter(pk=job.pk).update(
         state=JobState.QUEUED,
@@ -346,15 +453,14 @@ def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object])
         parent_kind=parent_kind,
         parent_id=parent_obj.pk,
         error_kind=ErrorKind.WAITING,
-        last_error=f"waiting for {parent_kind} {parent_obj} to reach the carrier",
+        last_error=reason,
         next_attempt_at=timezone.now() + timedelta(seconds=wait),
         enqueued_at=timezone.now() if countdown is not None else None,
         lease_expires_at=None,
     )
-    kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING)
+    kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error=reason[:1].upper() + reason[1:])
     # Make sure the parent is on its way (it may never have been queued, e.g. imported).
-    parent_open = SyncJob.objects.open().filter(object_kind=parent_kind, object_id=parent_obj.pk).exists()
-    if not parent_open:
+    if not refused and (latest is None or latest[0] not in (JobState.QUEUED, JobState.RUNNING)):
         from .outbox import record_change
 
         with transaction.atomic():

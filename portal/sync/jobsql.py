@@ -94,19 +94,29 @@ def lock_account(account_id: int, *, relax: bool) -> tuple[int, object] | None:
     return row[:2] if row else None
 
 
+# No job of the same carrier record, nor of the same name at the carrier, is running
+# (issue #10, D3, and a name deleted by one object and taken by another). Only the
+# account's running jobs are looked at: its cap keeps them few, and the account index
+# finds them.
 _NOT_RUNNING_ELSEWHERE = (
-    f"NOT EXISTS (SELECT 1 FROM {JOBS} r WHERE r.object_kind = j.object_kind"
-    f" AND r.object_id = j.object_id AND r.state = '{JobState.RUNNING}')"
+    f"NOT EXISTS (SELECT 1 FROM {JOBS} r WHERE r.carrier_account_id = j.carrier_account_id"
+    f" AND r.state = '{JobState.RUNNING}'"
+    f" AND (r.record = j.record OR (j.natural_key <> '' AND r.natural_key = j.natural_key)))"
 )
 _UNDER_CAP = f"(SELECT COUNT(*) FROM {JOBS} c WHERE c.carrier_account_id = %s AND c.state = '{JobState.RUNNING}') < %s"
+PICKED_COLUMNS = "j.id, j.object_kind, j.object_id, j.operation"
 
 
-# The account's job due longest whose object is not running; params: account, now. The
+# The account's job due longest whose record is free; params: account, now. The
 # (carrier_account, state, next_attempt_at) index yields the account's due jobs in order:
 # the first match ends the search however long the queue is.
 _NEXT_DUE = (
-    f"SELECT j.id FROM {JOBS} j WHERE j.carrier_account_id = %s AND j.state = '{JobState.QUEUED}'"
+    f"SELECT {PICKED_COLUMNS} FROM {JOBS} j WHERE j.carrier_account_id = %s AND j.state = '{JobState.QUEUED}'"
     f" AND j.next_attempt_at <= %s AND {_NOT_RUNNING_ELSEWHERE} ORDER BY j.next_attempt_at LIMIT 1"
+)
+_THIS_ONE = (
+    f"SELECT {PICKED_COLUMNS} FROM {JOBS} j WHERE j.id = %s AND j.state = '{JobState.QUEUED}'"
+    f" AND j.next_attempt_at <= %s AND {_NOT_RUNNING_ELSEWHERE}"
 )
 
 
@@ -116,36 +126,61 @@ def next_due(account_id: int, now: datetime) -> int | None:
     return row[0] if row else None
 
 
-@lru_cache(maxsize=2)
-def _claim_sql(next_due: bool) -> str:
-    # ``state = queued`` is repeated outside the subquery: PostgreSQL re-checks the outer
-    # condition on a row that changed under it (superseded meanwhile), not the subquery.
-    if next_due:
-        pick = _NEXT_DUE
-    else:
-        pick = (
-            f"SELECT j.id FROM {JOBS} j WHERE j.id = %s AND j.state = '{JobState.QUEUED}'"
-            f" AND j.next_attempt_at <= %s AND {_NOT_RUNNING_ELSEWHERE}"
-        )
+def pick(account_id: int, *, job_id: int | None, now: datetime) -> tuple[int, str, int, str] | None:
+    """(id, kind, object id, operation) of job ``job_id`` (or, with None, of the account's
+    job due longest) if it may run now; under :func:`lock_account`, before :func:`claim`."""
+    if job_id is None:
+        return _one(_NEXT_DUE, [account_id, _when(now)])
+    return _one(_THIS_ONE, [job_id, _when(now)])
+
+
+@lru_cache(maxsize=64)
+def _lock_object_sql(table: str, column: str, skip_locked: bool) -> str:
+    if not skip_locked:
+        return f"UPDATE {table} SET sync_state = %s WHERE {column} = %s"
+    # Only the rows nobody else holds; and how many rows there are, to tell.
     return (
-        f"UPDATE {JOBS} SET state = '{JobState.RUNNING}', started_at = %s, lease_expires_at = %s,"
-        f" claimed_by = %s, attempts = attempts + 1"
-        f" WHERE state = '{JobState.QUEUED}' AND id = ({pick}) AND {_UNDER_CAP}"
-        f" RETURNING {', '.join(CLAIMED_COLUMNS)}"
+        f"WITH mine AS (SELECT id FROM {table} WHERE {column} = %s FOR NO KEY UPDATE SKIP LOCKED),"
+        f" syncing AS (UPDATE {table} SET sync_state = %s WHERE id IN (SELECT id FROM mine) RETURNING 1)"
+        f" SELECT (SELECT COUNT(*) FROM syncing), (SELECT COUNT(*) FROM {table} WHERE {column} = %s)"
     )
 
 
+def lock_object(table: str, column: str, object_id: int, *, wait: bool) -> bool:
+    """Mark the object's rows syncing, which locks them: before the job is claimed, in the
+    one lock order (the object, then its jobs; docs/sync.md). ``wait=False``: when another
+    transaction holds one of them, take none and return False (PostgreSQL; the caller
+    holds locks of its own, and waiting could close a cycle with a person's change that
+    holds this object and wants one of those). SQLite's write lock makes this moot.
+    """
+    if wait or not _postgres():
+        _execute(_lock_object_sql(table, column, False), [SyncState.SYNCING, object_id])
+        return True
+    got, total = _one(_lock_object_sql(table, column, True), [object_id, SyncState.SYNCING, object_id])
+    if got != total:
+        _execute(_lock_object_sql(table, column, False), [SyncState.PENDING, object_id])
+        return False
+    return True
+
+
+_CLAIM = (
+    f"UPDATE {JOBS} SET state = '{JobState.RUNNING}', started_at = %s, lease_expires_at = %s,"
+    f" claimed_by = %s, attempts = attempts + 1"
+    f" WHERE id = %s AND state = '{JobState.QUEUED}' AND {_UNDER_CAP}"
+    f" RETURNING {', '.join(CLAIMED_COLUMNS)}"
+)
+
+
 def claim(
-    account_id: int, cap: int, *, job_id: int | None, now: datetime, lease_until: datetime, worker: str
+    account_id: int, cap: int, *, job_id: int, now: datetime, lease_until: datetime, worker: str
 ) -> SyncJob | None:
-    """queued → running for job ``job_id`` (or, with None, the account's job due longest),
-    if it is due, no other job of its object runs and the account has a free slot.
+    """queued → running for job ``job_id`` (picked by :func:`pick`), if it is still queued
+    (not superseded meanwhile) and the account has a free slot.
 
     Call under :func:`lock_account`. Returns the job, with the claim's fields set.
     """
-    target = account_id if job_id is None else job_id
-    params = [_when(now), _when(lease_until), worker, target, _when(now), account_id, cap]
-    row = _one(_claim_sql(job_id is None), params)
+    params = [_when(now), _when(lease_until), worker, job_id, account_id, cap]
+    row = _one(_CLAIM, params)
     if row is None:
         return None
     values = dict(zip(CLAIMED_COLUMNS, row))
@@ -185,6 +220,12 @@ _FINISH = (
     f"UPDATE {JOBS} SET state = %s, finished_at = %s, last_error = %s, error_kind = %s, lease_expires_at = NULL"
     f" WHERE id = %s"
 )
+# A landed job keeps what it achieved: the delete of an object whose row went while its
+# create was on its way finds the remote id here (issue #10, D5).
+_LANDED = (
+    f"UPDATE {JOBS} SET state = '{JobState.DONE}', finished_at = %s, last_error = '', error_kind = '',"
+    f" lease_expires_at = NULL, payload = %s WHERE id = %s"
+)
 _WAITING_CHILDREN = (
     f"SELECT id FROM {JOBS} WHERE parent_kind = %s AND parent_id = %s AND state = '{JobState.QUEUED}'"
     f" AND error_kind = '{ErrorKind.WAITING}'"
@@ -195,27 +236,48 @@ def finish(job_id: int, state: str, *, now: datetime, error: str = "", error_kin
     _execute(_FINISH, [state, _when(now), error, error_kind, job_id])
 
 
+def json_value(value: dict):
+    """A dict as the backend takes it into a JSON column from plain SQL."""
+    return SyncJob._meta.get_field("payload").get_db_prep_save(value, connection)
+
+
 def land_push(table: str, column: str, job: SyncJob, *, remote_id: str | None, now: datetime) -> list[int]:
     """A push landed: its object synced (``table``/``column`` as ``state_rows``), the job
-    done; returns the jobs of children that were waiting for this object.
+    done with the remote id it landed; returns the jobs of children that were waiting for
+    this object.
 
-    PostgreSQL does the three in one statement (one round trip instead of three);
-    SQLite, in-process, runs them one by one.
+    The object's rows are written before the job's (the lock order, docs/sync.md).
+    PostgreSQL does the three in one statement (one round trip instead of three): the
+    job's update reads the object's, so it runs after it; SQLite, in-process, runs them
+    one by one.
     """
     synced_sql, synced_params = _mark_synced(table, column, job, remote_id, now)
-    finish_params = [JobState.DONE, _when(now), "", "", job.pk]
+    landed = {**job.payload, "remote_id": remote_id} if remote_id else job.payload
+    landed_params = [_when(now), json_value(landed), job.pk]
     children_params = [job.object_kind, job.object_id]
     with connection.cursor() as cursor:
         if _postgres():
             cursor.execute(
-                f"WITH synced AS ({synced_sql}), done AS ({_FINISH}) {_WAITING_CHILDREN}",
-                synced_params + finish_params + children_params,
+                f"WITH synced AS ({synced_sql} RETURNING 1),"
+                f" done AS ({_LANDED} AND (SELECT COUNT(*) FROM synced) >= 0)"
+                f" {_WAITING_CHILDREN}",
+                synced_params + landed_params + children_params,
             )
         else:
             cursor.execute(synced_sql, synced_params)
-            cursor.execute(_FINISH, finish_params)
+            cursor.execute(_LANDED, landed_params)
             cursor.execute(_WAITING_CHILDREN, children_params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def land_delete(table: str, job: SyncJob, *, remote_id: str, now: datetime) -> None:
+    """A delete landed. A row that outlives it (a released number stays, for its history)
+    no longer names anything at the carrier: its remote id is cleared, and it is synced
+    unless a newer change waits. Then the job is done, with the id it deleted."""
+    cleared_sql, cleared_params = _mark_synced(table, "id", job, "", now)
+    _execute(cleared_sql, cleared_params)
+    landed = {**job.payload, "deleted": remote_id} if remote_id else job.payload
+    _execute(_LANDED, [_when(now), json_value(landed), job.pk])
 
 
 # -------------------------------------------------------------------- limiter

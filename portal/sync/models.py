@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -34,9 +35,44 @@ class Provisioned(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     SYNC_FIELDS = ("remote_id", "sync_state", "sync_error", "synced_at")
+    # What only the sync engine writes (with UPDATE … WHERE pk): a person's save of a row
+    # loaded before a job landed must not write its stale copy back (issue #10, D1).
+    ENGINE_FIELDS: tuple[str, ...] = SYNC_FIELDS
 
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        """Insert the whole row; update only what a person owns.
+
+        Updating every column would write back the engine's fields as they were when the
+        object was loaded (a remote id still empty, an old sync state). An update of a row
+        deleted meanwhile is refused with a message, instead of inserting it again.
+        """
+        if self._state.adding or kwargs.get("update_fields") is not None or kwargs.get("force_insert"):
+            return super().save(*args, **kwargs)
+        kwargs["update_fields"] = self.person_fields()
+        try:
+            return super().save(*args, **kwargs)
+        except DatabaseError as exc:
+            if "did not affect any rows" not in str(exc):
+                raise
+            raise ValidationError(f"{self._meta.verbose_name.capitalize()} {self} was deleted meanwhile.") from None
+
+    def save_as_carrier_holds_it(self) -> None:
+        """Save every field, the engine's included: for what is adopted from the carrier."""
+        if self._state.adding:
+            self.save()
+        else:
+            self.save(update_fields=[f.name for f in self._meta.concrete_fields if not f.primary_key])
+
+    @classmethod
+    def person_fields(cls) -> list[str]:
+        return [
+            field.name
+            for field in cls._meta.concrete_fields
+            if not field.primary_key and field.name not in cls.ENGINE_FIELDS
+        ]
 
 
 class JobState(models.TextChoices):
@@ -108,6 +144,18 @@ class SyncJob(models.Model):
     object_kind = models.CharField(max_length=24)
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=200)
+    # The carrier record the job writes, as the portal object it belongs to ("number:42"):
+    # a number and its forwards are one record at some carriers, and two jobs of one
+    # record never run at once (issue #10, D3).
+    record = models.CharField(max_length=64, blank=True)
+    # How the carrier finds the record without its id (a SIP username, a number): two
+    # objects of one name (one deleted, one new) never run at once either.
+    natural_key = models.CharField(max_length=300, blank=True)
+    # The customer the object belongs to, so that a refused delete, whose object is gone,
+    # still shows on the customer's page.
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_jobs"
+    )
     operation = models.CharField(max_length=8, choices=JobOperation.choices, default=JobOperation.PUSH)
     payload = models.JSONField(default=dict, blank=True)
     parent_kind = models.CharField(max_length=24, blank=True)
@@ -148,6 +196,18 @@ class SyncJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_operation_display()} {self.object_repr} ({self.get_state_display()})"
+
+    def save(self, *args, **kwargs):
+        if not self.record:
+            self.record = record_of(self.object_kind, self.object_id)
+        super().save(*args, **kwargs)
+
+
+def record_of(object_kind: str, object_id: int) -> str:
+    """The carrier record a job of ``object_kind`` writes: a number and its forwards (or a
+    subscriber and its forwards) are one record at some carriers (Simwood's number
+    config, Simotel's user), so their jobs share it and never run at once."""
+    return f"{object_kind.removesuffix('_forwards')}:{object_id}"
 
 
 class CarrierThrottle(models.Model):

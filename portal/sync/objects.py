@@ -24,9 +24,12 @@ from portal.carriers.base import (
     ForwardSpec,
     NotFoundError,
     NumberSpec,
+    PermanentError,
     SubscriberSpec,
     TimeWindow,
     TrunkSpec,
+    TransientError,
+    progress,
 )
 from portal.customers.models import Customer
 from portal.forwards.models import CallForward
@@ -160,6 +163,15 @@ def trunk_spec(trunk: Trunk) -> TrunkSpec:
 
 
 # --------------------------------------------------------------- push helpers
+class HeldElsewhere(TransientError):
+    """What the carrier holds under this name belongs to another portal object for now.
+
+    A SIP account deleted while its namesake is created, or renamed while another takes
+    its old name: adopting the carrier's object would give one carrier record to two
+    portal objects. The job waits for the other one's job to land (issue #10).
+    """
+
+
 def upsert(
     remote_id: str,
     spec: Any,
@@ -167,12 +179,14 @@ def upsert(
     update: Callable[[str, Any], None],
     find: Callable[[Any], str | None],
     create: Callable[[Any], Any],
+    claimable: Callable[[str], None] = lambda found: None,
 ) -> Outcome:
     """Update what we know, else adopt what the carrier already has, else create.
 
     Looking up before creating, and adopting on a duplicate error, makes a retried
     create (the worker died after the carrier said yes) find the first object instead
-    of making a second one.
+    of making a second one. ``claimable(found)`` raises :class:`HeldElsewhere` when what
+    was found is another portal object's.
     """
     if remote_id:
         try:
@@ -182,6 +196,7 @@ def upsert(
             pass  # gone at the carrier (deleted there): create it again
     existing = find(spec)
     if existing:
+        claimable(existing)
         update(existing, spec)
         return Outcome(existing)
     try:
@@ -190,6 +205,7 @@ def upsert(
         existing = exc.remote_id or find(spec)
         if not existing:
             raise
+        claimable(existing)
         update(existing, spec)
         return Outcome(existing)
     if hasattr(created, "remote_id"):
@@ -198,13 +214,18 @@ def upsert(
 
 
 def delete_ignoring_absence(delete: Callable[[str], None], remote_id: str) -> None:
-    """Deleting what is already gone is done, not an error."""
+    """Deleting what is already gone is done, not an error: the id named the object the
+    carrier way (a stored, resolved or looked-up id), so a 404 means it is gone."""
     if not remote_id:
         return
     try:
         delete(remote_id)
     except NotFoundError:
         pass
+
+
+def text_key(*parts: str) -> str:
+    return "|".join(part.strip().lower() for part in parts)
 
 
 # ------------------------------------------------------------------- the kinds
@@ -228,13 +249,36 @@ class SyncedKind:
     def push(self, obj: Any, adapter: CarrierAdapter) -> Outcome:
         raise NotImplementedError
 
-    def delete(self, payload: dict, adapter: CarrierAdapter) -> None:
+    def natural_key(self, obj: Any) -> str:
+        """How the carrier finds the object without its id (lower case; "" if it cannot)."""
+        return ""
+
+    def lookup(self, obj: Any) -> dict:
+        """What :meth:`find` needs to look the object up once its row is gone."""
+        return {}
+
+    def find(self, lookup: dict, adapter: CarrierAdapter) -> str | None:
+        """The remote id of the object :meth:`lookup` describes, at the carrier, if any."""
+        return None
+
+    def delete(self, remote_id: str, adapter: CarrierAdapter) -> None:
         raise NotImplementedError
 
-    def delete_payload(self, obj: Any) -> dict:
-        return {"remote_id": obj.remote_id}
+    def customer_id_of(self, obj: Any) -> int | None:
+        return getattr(obj, "customer_id", None)
 
     # -- shared -----------------------------------------------------------------
+    def delete_target(self, payload: dict) -> tuple[str, dict]:
+        """(remote id, lookup) of a delete job's payload."""
+        # Jobs queued before lookups had a key of their own kept its fields beside the id.
+        lookup = payload.get("lookup") or {k: v for k, v in payload.items() if k not in ("remote_id", "parts")}
+        return payload.get("remote_id") or "", lookup
+
+    def delete_payload(self, obj: Any) -> dict:
+        """What the delete job needs once the row is gone: the remote id as the row holds
+        it *now* (``obj`` read under its lock), and what finds the object without it."""
+        return {"remote_id": obj.remote_id, "lookup": self.lookup(obj)}
+
     def load(self, object_id: int):
         """The object with its ``select_related`` relations, or None if it is gone.
 
@@ -261,6 +305,36 @@ class SyncedKind:
     def account_of(self, obj: Any):
         return obj.carrier_account
 
+    def record_landing(self, object_id: int, remote_id: str, secret: str | None) -> None:
+        """The carrier holds the object now (a step of its create landed): keep its id."""
+        self.model.objects.filter(pk=object_id).update(remote_id=remote_id)
+
+    def claimable(self, obj: Any) -> Callable[[str], None]:
+        """A check that what the carrier holds under ``obj``'s name is not another portal
+        object's: held by another row, or by the delete of a row that is gone."""
+
+        def check(found: str) -> None:
+            from .models import JobOperation, SyncJob
+
+            account_id = obj.carrier_account_id
+            other = (
+                self.model.objects.filter(carrier_account_id=account_id, remote_id=found).exclude(pk=obj.pk).first()
+            )
+            if other is not None:
+                raise HeldElsewhere(f"waiting for {other} to let go of its name at the carrier")
+            deletes = (
+                SyncJob.objects.open()
+                .filter(carrier_account_id=account_id, object_kind=self.name, operation=JobOperation.DELETE)
+                .exclude(object_id=obj.pk)
+                .values_list("object_repr", "natural_key", "payload")
+            )
+            key = self.natural_key(obj)
+            for label, natural_key, payload in deletes:
+                if payload.get("remote_id") == found or (key and natural_key == key):
+                    raise HeldElsewhere(f"waiting for the deleted {label} to be deleted at the carrier")
+
+        return check
+
 
 class CustomerKind(SyncedKind):
     def held(self, adapter):
@@ -273,10 +347,23 @@ class CustomerKind(SyncedKind):
             update=adapter.update_customer,
             find=adapter.find_customer,
             create=adapter.create_customer,
+            claimable=self.claimable(obj),
         )
 
-    def delete(self, payload, adapter):
-        delete_ignoring_absence(adapter.delete_customer, payload.get("remote_id", ""))
+    def natural_key(self, obj):
+        return text_key(obj.name, obj.email)
+
+    def lookup(self, obj):
+        return {"name": obj.name, "email": obj.email, "portal_id": str(obj.pk)}
+
+    def find(self, lookup, adapter):
+        return adapter.find_customer(CustomerSpec(**lookup))
+
+    def delete(self, remote_id, adapter):
+        delete_ignoring_absence(adapter.delete_customer, remote_id)
+
+    def customer_id_of(self, obj):
+        return obj.pk
 
 
 def _customer_parent(customer: Customer | None, adapter: CarrierAdapter):
@@ -300,16 +387,20 @@ class SubscriberKind(SyncedKind):
             update=adapter.update_subscriber,
             find=adapter.find_subscriber,
             create=adapter.create_subscriber,
+            claimable=self.claimable(obj),
         )
 
-    def delete_payload(self, obj):
-        return {"remote_id": obj.remote_id, "username": obj.username, "domain": obj.domain}
+    def natural_key(self, obj):
+        return text_key(obj.domain, obj.username)
 
-    def delete(self, payload, adapter):
-        remote_id = payload.get("remote_id") or adapter.find_subscriber(
-            SubscriberSpec(username=payload.get("username", ""), domain=payload.get("domain", ""))
-        )
-        delete_ignoring_absence(adapter.delete_subscriber, remote_id or "")
+    def lookup(self, obj):
+        return {"username": obj.username, "domain": obj.domain, "customer_remote_id": obj.customer.remote_id or None}
+
+    def find(self, lookup, adapter):
+        return adapter.find_subscriber(SubscriberSpec(**lookup))
+
+    def delete(self, remote_id, adapter):
+        delete_ignoring_absence(adapter.delete_subscriber, remote_id)
 
 
 class NumberKind(SyncedKind):
@@ -328,17 +419,35 @@ class NumberKind(SyncedKind):
             try:
                 remote_id = adapter.allocate_number(obj.e164, customer_remote)
             except DuplicateError as exc:
-                remote_id = exc.remote_id or obj.e164  # already ours: adopt it
+                # Already this account's (an allocation that landed before its worker died).
+                remote_id = exc.remote_id or adapter.find_number(obj.e164)
+                if not remote_id:
+                    raise
+            progress().landed(remote_id)  # allocated: kept before the routing, which may fail
         if caps.number_config:
             adapter.update_number(remote_id or obj.e164, routing_spec(obj, caps))
         return Outcome(remote_id or obj.e164)
 
-    def delete_payload(self, obj):
-        return {"remote_id": obj.remote_id or obj.e164}
+    def natural_key(self, obj):
+        return obj.e164
 
-    def delete(self, payload, adapter):
+    def lookup(self, obj):
+        return {"e164": obj.e164}
+
+    def delete_target(self, payload):
+        remote_id, lookup = super().delete_target(payload)
+        if remote_id.startswith("+"):  # queued before deletes kept the number apart from its id
+            return "", {"e164": remote_id}
+        return remote_id, lookup
+
+    def find(self, lookup, adapter):
+        if not adapter.capabilities.number_inventory or not lookup.get("e164"):
+            return None
+        return adapter.find_number(lookup["e164"])
+
+    def delete(self, remote_id, adapter):
         if adapter.capabilities.number_inventory:
-            delete_ignoring_absence(adapter.release_number, payload.get("remote_id", ""))
+            delete_ignoring_absence(adapter.release_number, remote_id)
 
 
 class TrunkKind(SyncedKind):
@@ -355,13 +464,30 @@ class TrunkKind(SyncedKind):
             update=adapter.update_trunk,
             find=adapter.find_trunk,
             create=adapter.create_trunk,
+            claimable=self.claimable(obj),
         )
 
-    def delete_payload(self, obj):
-        return {"remote_id": obj.remote_id, "name": obj.name}
+    def natural_key(self, obj):
+        return text_key(obj.name)
 
-    def delete(self, payload, adapter):
-        delete_ignoring_absence(adapter.delete_trunk, payload.get("remote_id", ""))
+    def lookup(self, obj):
+        spec = trunk_spec(obj)
+        return {"name": spec.name, "type": spec.type, "customer_ref": spec.customer_ref, "portal_id": spec.portal_id}
+
+    def find(self, lookup, adapter):
+        try:
+            return adapter.find_trunk(TrunkSpec(**lookup))
+        except PermanentError:
+            return None  # a name the carrier could never have held
+
+    def delete(self, remote_id, adapter):
+        delete_ignoring_absence(adapter.delete_trunk, remote_id)
+
+    def record_landing(self, object_id, remote_id, secret):
+        # The carrier's generated password is stored with the id that goes with it: a
+        # trunk live at the carrier with credentials nobody knows is of no use.
+        changes = {"remote_id": remote_id} | ({"password": secret} if secret else {})
+        self.model.objects.filter(pk=object_id).update(**changes)
 
 
 class ForwardsKind(SyncedKind):
@@ -384,7 +510,10 @@ class ForwardsKind(SyncedKind):
             adapter.set_forwards(self.owner_kind, obj.remote_id, forward_specs(owner_forwards(obj)))
         return Outcome(obj.remote_id)
 
-    def delete(self, payload, adapter):
+    def natural_key(self, obj):
+        return KINDS[self.owner_kind].natural_key(obj)
+
+    def delete(self, remote_id, adapter):
         return None  # forwards go with their owner; an emptied set is a push of []
 
     def state_rows(self, object_id):
@@ -395,6 +524,9 @@ class ForwardsKind(SyncedKind):
 
     def remote_id_of(self, obj):
         return obj.remote_id
+
+    def record_landing(self, object_id, remote_id, secret):
+        return None  # the owner's id, which its own job keeps
 
 
 class SubscriberForwardsKind(ForwardsKind):

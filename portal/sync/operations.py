@@ -40,6 +40,9 @@ def retry_job(job: SyncJob, actor=None) -> SyncJob:
         raise ValidationError(f"Only a failed job can be retried; this one is {job.get_state_display().lower()}.")
     now = timezone.now()
     with transaction.atomic():
+        # The object's rows before its jobs: the lock order of every writer (docs/sync.md).
+        if job.operation == JobOperation.PUSH:
+            KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error="")
         SyncJob.objects.filter(object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED).update(
             state=JobState.SUPERSEDED, finished_at=now
         )
@@ -55,8 +58,6 @@ def retry_job(job: SyncJob, actor=None) -> SyncJob:
         )
         if not requeued:
             raise ValidationError("The job changed meanwhile (someone else retried it?).")
-        if job.operation == JobOperation.PUSH:
-            KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error="")
         transaction.on_commit(lambda: offer(job.pk))
     log.info("sync job %s (%s) retried by %s", job.pk, job.object_repr, getattr(actor, "pk", None) or "the system")
     job.refresh_from_db()

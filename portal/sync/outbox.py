@@ -18,19 +18,31 @@ from django.utils import timezone
 
 from portal.carriers.models import CarrierAccount
 
-from .models import JobOperation, JobState, SyncJob, SyncState
+from .models import JobOperation, JobState, SyncJob, SyncState, record_of
 from .objects import KIND_OF_MODEL, KINDS
 
 log = logging.getLogger(__name__)
 
 
 def record_change(obj, *, kind: str | None = None, operation: str = JobOperation.PUSH, actor=None) -> SyncJob | None:
-    """Queue the carrier side of a change to ``obj``. Call inside the service's transaction."""
+    """Queue the carrier side of a change to ``obj``. Call inside the service's transaction.
+
+    Locks in the one order every writer keeps (docs/sync.md, "Lock order"): the object's
+    rows first, then its jobs; a worker claims a job the same way round.
+    """
     kind_name = kind or KIND_OF_MODEL[type(obj)]
     synced = KINDS[kind_name]
     account = synced.account_of(obj)
     if account is None:
         return None  # not provisioned on any carrier: the portal is all there is
+    # Pending until the carrier has it (a released number's row stays, and shows it).
+    synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
+    payload = {}
+    if operation == JobOperation.DELETE:
+        # The remote id as the row holds it now (locked just above): the object in hand may
+        # have been loaded before its create landed (issue #10, D5).
+        current = synced.model.objects.filter(pk=obj.pk).first()
+        payload = synced.delete_payload(current or obj)
     SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).update(
         state=JobState.SUPERSEDED, finished_at=timezone.now()
     )
@@ -40,12 +52,13 @@ def record_change(obj, *, kind: str | None = None, operation: str = JobOperation
         object_kind=kind_name,
         object_id=obj.pk,
         object_repr=str(obj)[:200],
+        record=record_of(kind_name, obj.pk),
+        natural_key=synced.natural_key(obj)[:300],
+        customer_id=synced.customer_id_of(obj),
         operation=operation,
-        payload=synced.delete_payload(obj) if operation == JobOperation.DELETE else {},
+        payload=payload,
         caused_by=actor if getattr(actor, "pk", None) else None,
     )
-    if operation == JobOperation.PUSH:
-        synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
     offer_after_commit(account.pk)
     return job
 

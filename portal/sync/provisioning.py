@@ -8,16 +8,66 @@ actor set here) and the outbox row commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import wraps
+from typing import TypeVar
 
 from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from .models import JobOperation, SyncState
 from .outbox import record_change
+
+log = logging.getLogger(__name__)
+
+# PostgreSQL's "serialization failure" and "deadlock detected": the transaction lost a race
+# and was rolled back whole; running it again is safe.
+CONFLICTS = {"40001", "40P01"}
+SERVICE_ATTEMPTS = 4
+
+Service = TypeVar("Service", bound=Callable)
+
+
+def lost_a_race(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) in CONFLICTS or "database is locked" in str(exc)
+
+
+def service(function: Service) -> Service:
+    """A domain service: its change is never lost to a race with another writer.
+
+    Writers lock in one order (docs/sync.md), so a worker and a person cannot deadlock;
+    two people's changes that lock the same rows in different orders still can, rarely.
+    The loser's transaction is rolled back whole, and the service runs again (a few
+    times, after a short random pause): the person never sees it. Objects it was given
+    are reloaded first (the changes are in its arguments). Inside a caller's transaction
+    the caller decides: the error goes up to it.
+    """
+
+    @wraps(function)
+    def run(*args, **kwargs):
+        given = [arg for arg in (*args, *kwargs.values()) if isinstance(arg, models.Model) and arg.pk]
+        pks = [obj.pk for obj in given]
+        attempt = 1
+        while True:
+            try:
+                return function(*args, **kwargs)
+            except OperationalError as exc:
+                if connection.in_atomic_block or not lost_a_race(exc) or attempt == SERVICE_ATTEMPTS:
+                    raise
+                log.info("%s lost a race with another writer (%s); running it again", function.__name__, exc)
+            time.sleep(random.uniform(0, 0.05 * attempt))
+            attempt += 1
+            for obj, pk in zip(given, pks):
+                obj.pk = pk  # a delete that was rolled back left it None
+                obj.refresh_from_db()
+
+    return run
 
 
 @contextmanager
@@ -63,10 +113,11 @@ def save_adopted(obj, *, remote_id: str, exclude: list[str] | None = None):
     obj.sync_state = SyncState.SYNCED
     obj.sync_error = ""
     obj.synced_at = timezone.now()
-    obj.save()
+    obj.save_as_carrier_holds_it()
     return obj
 
 
+@service
 def push_again(obj, *, actor=None, kind: str | None = None):
     """Queue a push of ``obj`` as the portal has it ("sync now", "push ours")."""
     with change_by(actor):

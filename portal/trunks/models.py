@@ -45,6 +45,8 @@ class Trunk(Provisioned):
     objects = ScopedQuerySet.as_manager()
     reseller_path = "customer__reseller"
     customer_path = "customer"
+    # The carriers generate a trunk's password (shown once): the engine stores it.
+    ENGINE_FIELDS = Provisioned.ENGINE_FIELDS + ("password",)
 
     class Meta:
         ordering = ["customer", "name"]

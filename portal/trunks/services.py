@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync
+from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync, service
 
 from .models import Trunk
 
@@ -40,6 +40,7 @@ def check_carrier_can_hold(trunk: Trunk) -> None:
         raise ValidationError(errors)
 
 
+@service
 def create_trunk(*, customer, actor=None, **fields) -> Trunk:
     fields.setdefault("carrier_account", customer.carrier_account)
     with change_by(actor):
@@ -48,6 +49,7 @@ def create_trunk(*, customer, actor=None, **fields) -> Trunk:
         return save_and_sync(trunk, actor=actor)
 
 
+@service
 def update_trunk(trunk: Trunk, *, actor=None, **changes) -> Trunk:
     with change_by(actor):
         for name, value in changes.items():
@@ -56,14 +58,17 @@ def update_trunk(trunk: Trunk, *, actor=None, **changes) -> Trunk:
         return save_and_sync(trunk, actor=actor)
 
 
+@service
 def enable_trunk(trunk: Trunk, *, actor=None) -> Trunk:
     return update_trunk(trunk, enabled=True, actor=actor)
 
 
+@service
 def disable_trunk(trunk: Trunk, *, actor=None) -> Trunk:
     return update_trunk(trunk, enabled=False, actor=actor)
 
 
+@service
 def adopt_trunk(
     trunk: Trunk | None = None, *, customer=None, carrier_account, remote_id: str, actor=None, **fields
 ) -> Trunk:
@@ -80,6 +85,7 @@ def adopt_trunk(
         return save_adopted(trunk, remote_id=remote_id)
 
 
+@service
 def delete_trunk(trunk: Trunk, *, actor=None, sync: bool = True) -> None:
     """``sync=False``: the carrier no longer has it; only the portal's row goes."""
     with change_by(actor):

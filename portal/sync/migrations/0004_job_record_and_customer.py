@@ -27,4 +27,10 @@ class Migration(migrations.Migration):
             name='record',
             field=models.CharField(blank=True, max_length=64),
         ),
+        # Jobs already in the table get the record of their object (see SyncJob.record).
+        migrations.RunSQL(
+            "UPDATE sync_syncjob SET record = REPLACE(object_kind, '_forwards', '') || ':' || CAST(object_id AS TEXT)"
+            " WHERE record = ''",
+            migrations.RunSQL.noop,
+        ),
     ]

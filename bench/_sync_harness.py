@@ -122,7 +122,8 @@ def surevoip_account(sandbox, **fields):
     from portal.core.demo import _carrier_account
     from portal.tenancy.models import Reseller
 
-    reseller = Reseller.objects.create(name="Benchmark reseller", slug=f"bench-{time.time_ns()}")
+    stamp = time.time_ns()
+    reseller = Reseller.objects.create(name=f"Benchmark reseller {stamp}", slug=f"bench-{stamp}")
     account = _carrier_account(reseller, "surevoip", sandbox)
     for key, value in fields.items():
         setattr(account, key, value)

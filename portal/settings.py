@@ -246,6 +246,13 @@ SYNC_PARENT_WAIT = env.float("SYNC_PARENT_WAIT", default=30.0)  # re-check a chi
 SYNC_REFUSED_PARENT_WAIT = env.float("SYNC_REFUSED_PARENT_WAIT", default=6 * 3600.0)
 SYNC_REDELIVER_AFTER = env.float("SYNC_REDELIVER_AFTER", default=60.0)  # a due job not picked up by then is resent
 SYNC_SWEEP_INTERVAL = env.float("SYNC_SWEEP_INTERVAL", default=15.0)
+# A carrier account that leaves a request unanswered (timeout, refused connection) sends
+# nothing for this long, doubling per unanswered request in a row, up to the maximum.
+SYNC_UNANSWERED_REST = env.float("SYNC_UNANSWERED_REST", default=5.0)
+SYNC_UNANSWERED_REST_MAX = env.float("SYNC_UNANSWERED_REST_MAX", default=120.0)
+# How long a worker process trusts its view of which accounts wait for a worker (the fair
+# share of worker slots each busy account gets).
+SYNC_FAIR_SHARE_TTL = env.float("SYNC_FAIR_SHARE_TTL", default=1.0)
 # Requests per window (seconds) per carrier kind; a carrier account can override its own.
 # SureVoIP publishes 5,000 an hour; the others publish none: see docs/sync.md for these choices.
 SYNC_RATE_LIMITS = {

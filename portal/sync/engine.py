@@ -16,6 +16,7 @@ import logging
 import os
 import random
 import socket
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -156,6 +157,7 @@ def _take(
         return None
     cap, version = locked
     now = timezone.now()
+    cap = fair_share(account_id, cap, now)
     picked = jobsql.pick(account_id, job_id=job_id, now=now)
     # A job named by a message may be a redelivery of one whose worker died; a full
     # account may be full of such jobs.
@@ -187,6 +189,45 @@ def _take(
     job.prepaid = limiter.in_database and KINDS[job.object_kind].held(adapter_for(account))
     job.budget_wait = limiter.acquire(account_id, rate_for(account)) if job.prepaid else 0.0
     return job
+
+
+_wanting: tuple[float, list[tuple[int, int, int]]] = (0.0, [])
+
+
+def fair_share(account_id: int, cap: int, now) -> int:
+    """The account's in-flight cap while other accounts wait for a worker too.
+
+    One account must never hold more than its share of the workers: a carrier that hangs
+    would otherwise tie every worker to its read timeout, and a busy one make the others
+    wait. An account may run at most one job more than the account that runs fewest among
+    those that have a job due and room under their own cap (max-min fairness: no need to
+    know how many workers there are). What waits is looked up once per
+    ``SYNC_FAIR_SHARE_TTL`` per process: a hint, like the share itself; the cap is exact.
+    """
+    others = [running for other, other_cap, running in _waiting(now) if other != account_id and running < other_cap]
+    return min(cap, min(others) + 1) if others else cap
+
+
+def _waiting(now) -> list[tuple[int, int, int]]:
+    """(account, cap, running) of the accounts with a job due, as seen at most
+    ``SYNC_FAIR_SHARE_TTL`` ago by this process."""
+    global _wanting
+    seen_at, wanting = _wanting
+    if time.monotonic() - seen_at > settings.SYNC_FAIR_SHARE_TTL:
+        wanting = jobsql.wanting_accounts(now)
+        _wanting = (time.monotonic(), wanting)
+    return wanting
+
+
+def neediest_account(*, besides: int | None = None) -> int | None:
+    """The account with a job due that runs fewest jobs (under its cap): where a worker
+    whose own account has nothing for it (or has had its share) is most needed."""
+    candidates = [
+        (running, account_id)
+        for account_id, cap, running in _waiting(timezone.now())
+        if account_id != besides and running < cap
+    ]
+    return min(candidates)[1] if candidates else None
 
 
 # The account each job runs with, reused while the account row is unchanged.
@@ -259,7 +300,15 @@ def run_job(job_id: int, *, keep_slot: bool = False) -> Result | None:
         return None
     with transaction.atomic():
         job = _take(account_id, job_id, or_next_due=True)
-    return _run(job, keep_slot) if job is not None else None
+    if job is None:
+        # Its account is at its cap or its share: the account's running jobs take it when
+        # they end, else the next delivery of waiting jobs (``sweeper.deliver``); no
+        # message carries it any more.
+        SyncJob.objects.filter(pk=job_id, state=JobState.QUEUED, next_attempt_at__lte=timezone.now()).update(
+            enqueued_at=None
+        )
+        return None
+    return _run(job, keep_slot)
 
 
 def run_next(account_id: int, *, claimed: SyncJob | None = None, keep_slot: bool = False) -> Result | None:

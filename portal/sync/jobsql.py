@@ -191,6 +191,20 @@ def claim(
     return job
 
 
+_WANTING = (
+    f"SELECT a.id, a.max_in_flight, (SELECT COUNT(*) FROM {JOBS} r WHERE r.carrier_account_id = a.id"
+    f" AND r.state = '{JobState.RUNNING}') FROM {ACCOUNTS} a WHERE EXISTS (SELECT 1 FROM {JOBS} q"
+    f" WHERE q.carrier_account_id = a.id AND q.state = '{JobState.QUEUED}' AND q.next_attempt_at <= %s)"
+)
+
+
+def wanting_accounts(now: datetime) -> list[tuple[int, int, int]]:
+    """(account, cap, running) of every account with a job due: who waits for a worker."""
+    with connection.cursor() as cursor:
+        cursor.execute(_WANTING, [_when(now)])
+        return cursor.fetchall()
+
+
 def running_count(account_id: int) -> int:
     return _one(
         f"SELECT COUNT(*) FROM {JOBS} WHERE carrier_account_id = %s AND state = '{JobState.RUNNING}'", [account_id]

@@ -29,6 +29,16 @@ class SweepReport:
 def sweep(batch: int = 1000) -> SweepReport:
     report = SweepReport()
     report.recovered = requeue_orphans(SyncJob.objects.filter(state=JobState.RUNNING))
+    return deliver(report, batch)
+
+
+def deliver(report: SweepReport | None = None, batch: int = 1000) -> SweepReport:
+    """Send the due jobs no message carries to workers, as far as their accounts have room.
+
+    The sweeper does it every few seconds; a task whose account has no more due jobs does
+    it too, so that a slot it frees goes to another account's waiting job at once.
+    """
+    report = report or SweepReport()
     due = list(
         SyncJob.objects.undelivered().order_by("next_attempt_at").values_list("pk", "carrier_account_id")[:batch]
     )

@@ -20,18 +20,27 @@ def run_sync_job(job_id: int) -> None:
     """Carry job ``job_id`` to its carrier. Safe to receive twice: the claim decides.
 
     Then the account's in-flight slot it held goes to the account's next due job, and so
-    on, in this same task: a backlog drains with no broker round trip per job.
+    on, in this same task: a backlog drains with no broker round trip per job. When the
+    account has nothing for the slot (none due, or it has had its fair share while others
+    wait), the slot goes to the account that waits most, without a message either.
     """
     deadline = time.monotonic() + ACCOUNT_TURN_SECONDS
     result = engine.run_job(job_id, keep_slot=True)
-    while result is not None:
+    account_id = None
+    while True:
+        in_turn = time.monotonic() < deadline
+        if result is None:
+            account_id = engine.neediest_account(besides=account_id) if in_turn else None
+            result = engine.run_next(account_id, keep_slot=True) if account_id is not None else None
+            if result is None:
+                return
         if result.retry_in is not None:
             enqueue(result.job_id, countdown=result.retry_in)
-        in_turn = time.monotonic() < deadline
         if result.next_job is None and not in_turn:
             engine.hand_over(result.account_id)
             return
-        result = engine.run_next(result.account_id, claimed=result.next_job, keep_slot=in_turn)
+        account_id = result.account_id
+        result = engine.run_next(account_id, claimed=result.next_job, keep_slot=in_turn)
 
 
 @shared_task(ignore_result=True)

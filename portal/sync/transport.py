@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import httpx
+from django.conf import settings
 
 from portal.carriers.base import RateLimitedError
 
@@ -54,6 +55,7 @@ class LimitedTransport(httpx.BaseTransport):
         # A unit of the budget taken already for the next request (the engine takes one
         # with each job's claim, in the same transaction): that request does not ask again.
         self.prepaid = False
+        self.unanswered_in_a_row = 0
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         resends = 0
@@ -64,7 +66,11 @@ class LimitedTransport(httpx.BaseTransport):
             if wait > 0:
                 time.sleep(wait)
                 continue
-            response = self.inner.handle_request(request)
+            try:
+                response = self.inner.handle_request(request)
+            except (httpx.TimeoutException, httpx.ConnectError):
+                self.unanswered()
+                raise
             self.observe(response)
             if response.status_code == 429 and self.max_wait and resends < MAX_RESENDS:
                 response.close()  # observe() blocked the account: the next acquire waits or raises
@@ -72,7 +78,22 @@ class LimitedTransport(httpx.BaseTransport):
                 continue
             return response
 
+    def unanswered(self) -> None:
+        """The carrier did not answer (a timeout, a refused connection): the account rests.
+
+        A carrier that accepts connections and never answers holds a worker for the whole
+        read timeout per request; the account's other jobs would each do the same and
+        starve every other account. So no request of the account goes out for a while,
+        twice as long after each unanswered request in a row (this process's count), up
+        to ``SYNC_UNANSWERED_REST_MAX``; its jobs are rescheduled meanwhile, holding no
+        worker. The first answer ends it.
+        """
+        self.unanswered_in_a_row += 1
+        rest = settings.SYNC_UNANSWERED_REST * 2 ** (self.unanswered_in_a_row - 1)
+        self.limiter.block(self.account_id, min(rest, settings.SYNC_UNANSWERED_REST_MAX))
+
     def observe(self, response: httpx.Response) -> None:
+        self.unanswered_in_a_row = 0
         if response.status_code == 429:
             self.limiter.block(self.account_id, _seconds(response.headers.get("Retry-After")) or 1.0)
         elif response.headers.get(SUREVOIP_REMAINING) == "0":

@@ -1,0 +1,49 @@
+"""The base of every staff table: row selection for bulk actions, a live sync column, our template."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from .forms import national_format
+
+
+class SyncColumn(tables.TemplateColumn):
+    """The object's sync badge, with the carrier's words on hover; exported as the state."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("verbose_name", "Sync")
+        kwargs.setdefault("order_by", ("sync_state",))
+        super().__init__(template_name="ui/_sync_cell.html", accessor="sync_state", **kwargs)
+
+    def value(self, record, value):
+        return record.get_sync_state_display() + (f": {record.sync_error}" if record.sync_error else "")
+
+
+class NumberColumn(tables.Column):
+    """An E.164 number shown the way people read it (020 7946 0001); exported as E.164."""
+
+    def render(self, value):
+        return format_html('<span class="number" title="{}">{}</span>', value, national_format(value))
+
+    def value(self, value):
+        return value
+
+
+class PortalTable(tables.Table):
+    select = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"aria-label": "Select all rows",
+                                                                        "class": "select-all"},
+                                                         "td__input": {"class": "select-row"}},
+                                   exclude_from_export=True)
+
+    class Meta:
+        template_name = "ui/table.html"
+        attrs = {"class": "object-table"}
+        order_by_field = "sort"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Each cell carries its column's name, so a phone-width screen can stack a row
+        # into labelled lines without a second template.
+        for column in self.columns:
+            column.column.attrs.setdefault("td", {})["data-label"] = column.header

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('carriers', '0002_carrieraccount_max_in_flight_and_more'),
-        ('customers', '0002_customer_customer_reseller_name'),
+        ('customers', '0002_customer_list_index'),
         ('numbers', '0002_initial'),
         ('subscribers', '0001_initial'),
         ('tenancy', '0001_initial'),

@@ -8,7 +8,7 @@ from .models import Customer
 
 
 class CustomerTable(PortalTable):
-    name = tables.Column(linkify=True)
+    name = tables.Column(linkify=("customer_detail", [tables.A("pk")]))
     external_ref = tables.Column(verbose_name="Reference")
     contact_name = tables.Column(verbose_name="Contact")
     email = tables.EmailColumn()

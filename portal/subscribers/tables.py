@@ -8,7 +8,7 @@ from .models import Subscriber
 
 
 class SubscriberTable(PortalTable):
-    username = tables.Column(linkify=True, verbose_name="SIP username")
+    username = tables.Column(linkify=("subscriber_detail", [tables.A("pk")]), verbose_name="SIP username")
     display_name = tables.Column(verbose_name="Name")
     customer = tables.Column(accessor="customer__name", order_by=("customer__name",))
     primary_number = NumberColumn(accessor="primary_number__e164", verbose_name="Number")

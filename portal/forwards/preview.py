@@ -1,6 +1,6 @@
 """Forwards told in plain words, from the same ForwardSpecs a carrier is sent.
 
-“Calls to 020 7946 0001 ring 07700 900123 for 20 s, then sip:desk@pbx.example.com for
+“Calls to 020 7946 0001 ring 07911 123456 for 20 s, then sip:desk@pbx.example.com for
 30 s — Mon–Fri 09:00–17:30 (Europe/London).” One function describes what the carrier
 payload says, so the preview cannot promise what the carrier will not do.
 """

@@ -27,7 +27,7 @@ class NumberRoutingForm(PortalModelForm):
                              help_text="Calls ring this SIP account.")
     trunk = PickerField("trunk", Trunk.objects.none(), required=False, help_text="Or: calls go to this trunk.")
     destination = DestinationField(required=False, help_text="Or: calls go to this number or SIP address "
-                                   "(07700 900123, sip:desk@pbx.example.com).")
+                                   "(07911 123456, sip:desk@pbx.example.com).")
 
     fieldsets = [
         ("Customer", ["customer"], ""),

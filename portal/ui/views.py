@@ -224,7 +224,7 @@ class _Echo:
 def csv_response(table, name: str) -> StreamingHttpResponse:
     """The filtered rows (every page) as CSV, with the table's visible columns."""
     writer = csv.writer(_Echo())
-    columns = [c for c in table.columns if c.name not in table.exclude_from_export and c.name != "select"]
+    columns = [c for c in table.columns if c.name != "select"]
 
     def rows():
         yield writer.writerow([str(c.header) for c in columns])

@@ -199,6 +199,7 @@ class PortalModelForm(forms.ModelForm):
 
     def __init__(self, *args, request=None, region: str = DEFAULT_REGION, **kwargs):
         self.request = request
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.region = region
         for field in self.fields.values():

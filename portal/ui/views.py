@@ -429,6 +429,7 @@ class ObjectEditView(ScopedView):
             "verbose_name": name,
             "cancel_url": self.success_url(obj) if obj else safe_return_url(self.request, self.cancel_fallback()),
             "submit_label": "Save" if obj else f"Create {name}",
+            "validate_url": self.request.path + "?" + _with(self.request.GET, validate="1"),
         }
 
     def cancel_fallback(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from portal.subscribers.filtersets import customers
+from portal.subscribers.filtersets import customer_filter
 from portal.ui.filtersets import PortalFilterSet, carrier_accounts, number_condition
 
 from .models import Number, NumberStatus
@@ -18,7 +18,7 @@ ROUTES = [
 
 class NumberFilterSet(PortalFilterSet):
     status = django_filters.ChoiceFilter(choices=NumberStatus.choices, empty_label="Any status")
-    customer = django_filters.ModelChoiceFilter(queryset=customers, empty_label="Any customer")
+    customer = customer_filter()
     routed = django_filters.ChoiceFilter(choices=ROUTES, method="filter_routed", empty_label="Any routing", label="Routing")
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
 

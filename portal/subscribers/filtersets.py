@@ -14,8 +14,16 @@ def customers(request):
     return Customer.objects.for_request(request).only("pk", "name") if request is not None else Customer.objects.none()
 
 
+def customer_filter():
+    """``?customer=<id>`` (the customer page's tabs link with it). Not a select: with
+    thousands of customers the options would outweigh the page; ``?q=`` finds by name."""
+    from django import forms
+
+    return django_filters.ModelChoiceFilter(queryset=customers, widget=forms.HiddenInput)
+
+
 class SubscriberFilterSet(PortalFilterSet):
-    customer = django_filters.ModelChoiceFilter(queryset=customers, empty_label="Any customer")
+    customer = customer_filter()
     status = django_filters.ChoiceFilter(choices=SubscriberStatus.choices, empty_label="Any status")
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
 

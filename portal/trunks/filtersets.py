@@ -4,14 +4,14 @@ import django_filters
 from django.db.models import Q
 
 from portal.numbers.models import Number
-from portal.subscribers.filtersets import customers
+from portal.subscribers.filtersets import customer_filter
 from portal.ui.filtersets import PortalFilterSet, carrier_accounts, number_condition
 
 from .models import Trunk, TrunkType
 
 
 class TrunkFilterSet(PortalFilterSet):
-    customer = django_filters.ModelChoiceFilter(queryset=customers, empty_label="Any customer")
+    customer = customer_filter()
     type = django_filters.ChoiceFilter(choices=TrunkType.choices, empty_label="Any authentication", label="Authentication")
     enabled = django_filters.BooleanFilter(widget=django_filters.widgets.BooleanWidget())
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.template.loader import get_template
 from django.utils.html import format_html
 
 from .forms import national_format
 
 
-class SyncColumn(tables.TemplateColumn):
-    """The object's sync badge, with the carrier's words on hover; exported as the state."""
+class SyncColumn(tables.Column):
+    """The object's live sync badge and the carrier's words (``sync/_live_status.html``); exported as text.
+
+    Rendered with a plain context, not the request's: the context processors would run
+    once per row.
+    """
 
     def __init__(self, **kwargs):
         kwargs.setdefault("verbose_name", "Sync")
         kwargs.setdefault("order_by", ("sync_state",))
-        super().__init__(template_name="ui/_sync_cell.html", accessor="sync_state", **kwargs)
+        super().__init__(accessor="sync_state", **kwargs)
+
+    def render(self, record):
+        return get_template("sync/_live_status.html").render({"object": record})
 
     def value(self, record, value):
         return record.get_sync_state_display() + (f": {record.sync_error}" if record.sync_error else "")

@@ -13,6 +13,8 @@ class CustomerFilterSet(PortalFilterSet):
     status = django_filters.ChoiceFilter(choices=CustomerStatus.choices, empty_label="Any status")
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
 
+    search_hint = "Name, email, reference or a number"
+
     class Meta:
         model = Customer
         fields = ["q", "status", "carrier_account", "sync_state"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from portal.accounts.forms import CustomerUserInviteForm
 from portal.accounts.models import Invitation
@@ -110,8 +111,6 @@ class CustomerEditView(CustomerViewMixin, ObjectEditView):
         return {**super().form_kwargs(obj or Customer(reseller_id=reseller_id)), "reseller": reseller_id}
 
     def cancel_fallback(self):
-        from django.urls import reverse
-
         return reverse("customer_list")
 
     def save(self, form, obj):
@@ -119,6 +118,44 @@ class CustomerEditView(CustomerViewMixin, ObjectEditView):
         if obj is None:
             return services.create_customer(reseller=form.instance.reseller, actor=self.request.user, **values)
         return services.update_customer(obj, actor=self.request.user, **values)
+
+
+class CustomerServiceEditView(ObjectEditView):
+    """Create or edit something a customer has (SIP account, trunk) through its service.
+
+    ``?customer=<id>`` fixes the customer of a new one (the customer page's buttons),
+    and Cancel goes back to that customer's tab.
+    """
+
+    create_service = None  # (customer=..., actor=..., **values) -> object or (object, secret)
+    update_service = None  # (object, actor=..., **values) -> object
+    customer_tab = ""
+    list_url_name = ""
+
+    def requested_customer(self):
+        customer_id = self.request.GET.get("customer", "")
+        if not customer_id.isdigit():
+            return None
+        return Customer.objects.for_request(self.request).filter(pk=int(customer_id)).first()
+
+    def form_kwargs(self, obj):
+        kwargs = super().form_kwargs(obj)
+        if obj is None:
+            kwargs["customer"] = self.requested_customer()
+        return kwargs
+
+    def cancel_fallback(self):
+        customer = self.requested_customer()
+        if customer is not None:
+            return reverse("customer_detail_tab", args=[customer.pk, self.customer_tab])
+        return reverse(self.list_url_name)
+
+    def save(self, form, obj):
+        values = form.values()
+        customer = values.pop("customer", None)
+        if obj is None:
+            return type(self).create_service(customer=customer, actor=self.request.user, **values)
+        return type(self).update_service(obj, actor=self.request.user, **values)
 
 
 class CustomerActionView(CustomerViewMixin, ObjectActionView):

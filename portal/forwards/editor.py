@@ -79,6 +79,27 @@ class Section:
         return HELP[self.type]
 
 
+def offer(owner) -> tuple[list[str], list[str]]:
+    """The forward types the owner's carrier can hold, and why the others are not offered."""
+    account = owner.carrier_account if owner.carrier_account_id else None
+    caps, carrier, kind = (account.capabilities if account else None), (account.get_kind_display() if account else ""), services.owner_kind(owner)
+    if caps is None:
+        return [], ["This is on no carrier account, so no forward can be sent anywhere."]
+    if not caps.forwards:
+        return [], [f"{carrier} holds no call forwards through its API."]
+    if kind not in caps.forward_owners:
+        where = " or ".join(sorted(caps.forward_owners)) or "nothing"
+        return [], [f"{carrier} holds call forwards on a {where}, not on a {kind}."]
+    offered = [t for t in FORWARD_TYPES if t in caps.forward_types]
+    reasons = [f"“{ForwardType(t).label}” is not offered: {carrier} has no such forward."
+               for t in FORWARD_TYPES if t not in caps.forward_types]
+    if not caps.time_windows:
+        reasons.append(f"Time windows (office hours) are not offered: {carrier} cannot limit a forward to times.")
+    if not caps.ring_timeouts:
+        reasons.append(f"Ring times are not offered: {carrier} rings each destination for its own fixed time.")
+    return offered, reasons
+
+
 class ForwardEditor:
     def __init__(self, owner, request, data=None):
         self.owner = owner
@@ -91,7 +112,7 @@ class ForwardEditor:
         self.region = region_of(customer)
         self.errors: list[str] = []
         self.saved = False
-        self.types, self.not_offered = self._offer()
+        self.types, self.not_offered = offer(owner)
         current = {f.type: f for f in services.current_forwards(owner)}
         if data is None:
             self.sections = [self._from_input(t, current.get(t)) for t in self.types]
@@ -100,25 +121,6 @@ class ForwardEditor:
         # Forwards of types this editor does not offer are written back unchanged.
         self.kept = [current[t] for t in current if t not in self.types]
         self._build_forms(bound=False)
-
-    # -- what this carrier can hold ------------------------------------------------
-    def _offer(self) -> tuple[list[str], list[str]]:
-        caps, carrier = self.caps, self.carrier
-        if caps is None:
-            return [], ["This is on no carrier account, so no forward can be sent anywhere."]
-        if not caps.forwards:
-            return [], [f"{carrier} holds no call forwards through its API."]
-        if self.kind not in caps.forward_owners:
-            where = " or ".join(sorted(caps.forward_owners)) or "nothing"
-            return [], [f"{carrier} holds call forwards on a {where}, not on a {self.kind}."]
-        offered = [t for t in FORWARD_TYPES if t in caps.forward_types]
-        reasons = [f"“{ForwardType(t).label}” is not offered: {carrier} has no such forward."
-                   for t in FORWARD_TYPES if t not in caps.forward_types]
-        if not caps.time_windows:
-            reasons.append(f"Time windows (office hours) are not offered: {carrier} cannot limit a forward to times.")
-        if not caps.ring_timeouts:
-            reasons.append(f"Ring times are not offered: {carrier} rings each destination for its own fixed time.")
-        return offered, reasons
 
     @property
     def max_destinations(self) -> int:
@@ -135,7 +137,8 @@ class ForwardEditor:
         return Section(
             type_,
             enabled=forward.enabled,
-            destinations=[{"target": t, "timeout": s} for t, s in forward.destinations] or [{"target": "", "timeout": DEFAULT_TIMEOUT}],
+            destinations=[{"target": _as_typed(t), "timeout": s} for t, s in forward.destinations]
+            or [{"target": "", "timeout": DEFAULT_TIMEOUT}],
             windows=[{"days": list(w.weekdays), "start": w.start, "end": w.end} for w in forward.windows],
             timezone=forward.windows[0].timezone if forward.windows else DEFAULT_TIMEZONE,
         )
@@ -311,3 +314,10 @@ def _time(value):
 
 def _hhmm(value) -> str:
     return value.strftime("%H:%M") if isinstance(value, dt.time) else str(value or "")
+
+
+def _as_typed(target: str) -> str:
+    """A stored destination as a person would type it again (E.164 → national)."""
+    from portal.ui.forms import national_format
+
+    return target if target.lower().startswith(("sip:", "sips:")) else national_format(target)

@@ -16,7 +16,7 @@ from portal.ui import rights
 from portal.ui.views import ScopedView, client_redirect, htmx_partial
 
 from . import services
-from .editor import ForwardEditor, owner_words
+from .editor import ForwardEditor, offer, owner_words
 from .models import CallForward
 from .preview import describe
 
@@ -31,7 +31,8 @@ class ForwardEditorMixin:
         raise NotImplementedError
 
     def render_editor(self, editor, owner):
-        context = {"editor": editor, "owner": owner, "title": f"Call forwards of {owner_words(owner)}",
+        context = {"editor": editor, "owner": owner, "owner_label": owner_words(owner),
+                   "title": f"Call forwards of {owner_words(owner)}",
                    "back_url": self.done_url(owner), "preview": editor.preview()}
         template = f"{self.template_name}#editor" if htmx_partial(self.request) else self.template_name
         return render(self.request, template, context)
@@ -80,6 +81,12 @@ class NumberForwardsView(ForwardEditorMixin, ScopedView):
 
     def done_url(self, owner):
         return reverse("number_detail_tab", args=[owner.pk, "forwards"])
+
+
+def forwards_unavailable(owner) -> str:
+    """Why the owner can have no forwards at its carrier ("" when it can)."""
+    types, reasons = offer(owner)
+    return "" if types else " ".join(reasons)
 
 
 def forwards_summary(owner) -> list[str]:

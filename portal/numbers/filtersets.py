@@ -22,6 +22,8 @@ class NumberFilterSet(PortalFilterSet):
     routed = django_filters.ChoiceFilter(choices=ROUTES, method="filter_routed", empty_label="Any routing", label="Routing")
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
 
+    search_hint = "A number in any format, or a customer"
+
     class Meta:
         model = Number
         fields = ["q", "status", "customer", "routed", "carrier_account", "sync_state"]

@@ -10,6 +10,7 @@ from portal.ui.forms import (
     DestinationField,
     LinesField,
     PickerField,
+    national_format,
     PortalModelForm,
     parse_number,
     region_of,
@@ -82,6 +83,7 @@ class NumberSearchForm(forms.Form):
     count = forms.TypedChoiceField(choices=[(10, "10"), (20, "20"), (50, "50")], coerce=int, initial=20, label="How many")
 
     def __init__(self, *args, request=None, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         accounts = CarrierAccount.objects.for_request(request).filter(enabled=True)
         self.fields["carrier_account"].queryset = accounts
@@ -106,6 +108,12 @@ class NumberSearchForm(forms.Form):
         return value
 
 
+def found_label(available) -> str:
+    """“020 3438 8901 · 1.00 · gold”: the number as people read it, and the carrier's quote."""
+    extras = [part for part in (available.price, available.tier) if part]
+    return " · ".join([national_format(available.e164), *extras])
+
+
 class NumberAllocateForm(forms.Form):
     """Numbers to take onto a carrier account: picked from a search, or typed (already held)."""
 
@@ -117,12 +125,16 @@ class NumberAllocateForm(forms.Form):
                            help_text="Give them straight to this customer, or leave empty to keep them in stock.")
 
     def __init__(self, *args, request=None, found=(), **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["carrier_account"].queryset = CarrierAccount.objects.for_request(request).filter(enabled=True)
         self.fields["carrier_account"].label_from_instance = lambda a: f"{a.name} ({a.get_kind_display()})"
         self.fields["customer"].queryset = Customer.objects.for_request(request)
         picked = self.data.getlist("picked") if self.is_bound else []
-        self.fields["picked"].choices = [(n, n) for n in dict.fromkeys([*found, *picked])]
+        labels = {n.e164: found_label(n) for n in found}
+        self.fields["picked"].choices = [(n, labels.get(n, national_format(n))) for n in dict.fromkeys([*labels, *picked])]
+        if not self.fields["picked"].choices:
+            self.fields["picked"].widget = forms.MultipleHiddenInput()
 
     def clean(self):
         cleaned = super().clean()

@@ -12,7 +12,7 @@ from .models import Number
 
 class NumberTable(PortalTable):
     e164 = NumberColumn(linkify=("number_detail", [tables.A("pk")]), verbose_name="Number")
-    customer = tables.Column(accessor="customer__name", order_by=("customer__name",), default="In stock")
+    customer = tables.Column(accessor="customer__name", order_by=("customer__name",), default="In stock", verbose_name="Customer")
     routed_to = tables.Column(empty_values=(), orderable=False, verbose_name="Rings")
     status = tables.Column()
     carrier_account = tables.Column(accessor="carrier_account__name", verbose_name="Carrier account")

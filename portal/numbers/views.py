@@ -75,6 +75,7 @@ class NumberListView(NumberViewMixin, ObjectListView):
     table_class = NumberTable
     actions = ACTIONS
     add_url_name = "number_get"
+    add_label = "Get numbers"
     list_url_name = "number_list"
     bulk_url_name = "number_bulk"
     empty_text = "No numbers yet: get some from your carrier."
@@ -144,7 +145,7 @@ class NumberDetailView(NumberViewMixin, ObjectDetailView):
     ]
 
     def extra_context(self, number):
-        from portal.forwards.views import forwards_summary
+        from portal.forwards.views import forwards_summary, forwards_unavailable
         from portal.ui.history import history_of, jobs_of
 
         tab = self.kwargs.get("tab") or "overview"
@@ -153,7 +154,9 @@ class NumberDetailView(NumberViewMixin, ObjectDetailView):
                    "forwards_editor_url": reverse("number_forwards", args=[number.pk]),
                    "emergency": EmergencyAddress.objects.filter(number=number).first()}
         if tab in ("overview", "forwards"):
+            context["forwards_unavailable"] = forwards_unavailable(number)
             context["summary"] = forwards_summary(number)
+            context["forward_rows"] = number.forwards.all()
         if tab == "sync":
             context["jobs"] = jobs_of(self.request, number, forwards=True)
         if tab == "history":
@@ -180,7 +183,7 @@ class NumberGetView(ScopedView):
                 search_error = " ".join(exc.messages)
         initial = {"customer": request.GET.get("customer") or None,
                    "carrier_account": search.cleaned_data.get("carrier_account") if search.is_bound and search.is_valid() else None}
-        allocate = NumberAllocateForm(request=request, found=[n.e164 for n in found], initial=initial)
+        allocate = NumberAllocateForm(request=request, found=found, initial=initial)
         return self.page(search, allocate, found, search_error)
 
     def post(self, request, *args, **kwargs):

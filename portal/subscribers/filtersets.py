@@ -27,6 +27,8 @@ class SubscriberFilterSet(PortalFilterSet):
     status = django_filters.ChoiceFilter(choices=SubscriberStatus.choices, empty_label="Any status")
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
 
+    search_hint = "SIP username, name or a number"
+
     class Meta:
         model = Subscriber
         fields = ["q", "customer", "status", "carrier_account", "sync_state"]

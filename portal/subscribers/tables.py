@@ -10,7 +10,7 @@ from .models import Subscriber
 class SubscriberTable(PortalTable):
     username = tables.Column(linkify=("subscriber_detail", [tables.A("pk")]), verbose_name="SIP username")
     display_name = tables.Column(verbose_name="Name")
-    customer = tables.Column(accessor="customer__name", order_by=("customer__name",))
+    customer = tables.Column(accessor="customer__name", order_by=("customer__name",), verbose_name="Customer")
     primary_number = NumberColumn(accessor="primary_number__e164", verbose_name="Number")
     domain = tables.Column(verbose_name="Domain")
     status = tables.Column()

@@ -6,11 +6,11 @@ from django.db.models import Q
 from django.urls import reverse
 
 from portal.customers.models import Customer
-from portal.customers.views import carrier_words
+from portal.customers.views import CustomerServiceEditView, carrier_words
 from portal.sync.operations import sync_now
 from portal.ui import pickers
 from portal.ui.forms import national_format
-from portal.ui.views import Action, BulkActionView, ObjectActionView, ObjectDetailView, ObjectEditView, ObjectListView, Tab
+from portal.ui.views import Action, BulkActionView, ObjectActionView, ObjectDetailView, ObjectListView, Tab
 
 from . import services
 from .filtersets import SubscriberFilterSet
@@ -102,30 +102,13 @@ class SubscriberBulkView(SubscriberViewMixin, BulkActionView):
     list_url_name = "subscriber_list"
 
 
-class SubscriberEditView(SubscriberViewMixin, ObjectEditView):
+class SubscriberEditView(SubscriberViewMixin, CustomerServiceEditView):
     form_class = SubscriberForm
     detail_url_name = "subscriber_detail"
-
-    def form_kwargs(self, obj):
-        kwargs = super().form_kwargs(obj)
-        customer_id = self.request.GET.get("customer", "")
-        if obj is None and customer_id.isdigit():
-            kwargs["customer"] = Customer.objects.for_request(self.request).filter(pk=int(customer_id)).first()
-        return kwargs
-
-    def cancel_fallback(self):
-        customer_id = self.request.GET.get("customer", "")
-        if customer_id.isdigit():
-            return reverse("customer_detail_tab", args=[int(customer_id), "sip-accounts"])
-        return reverse("subscriber_list")
-
-    def save(self, form, obj):
-        values = form.values()
-        if obj is None:
-            customer = values.pop("customer")
-            return services.create_subscriber(customer=customer, actor=self.request.user, **values)
-        values.pop("customer", None)
-        return services.update_subscriber(obj, actor=self.request.user, **values)
+    create_service = staticmethod(services.create_subscriber)
+    update_service = staticmethod(services.update_subscriber)
+    customer_tab = "sip-accounts"
+    list_url_name = "subscriber_list"
 
 
 class SubscriberActionView(SubscriberViewMixin, ObjectActionView):
@@ -146,14 +129,16 @@ class SubscriberDetailView(SubscriberViewMixin, ObjectDetailView):
     ]
 
     def extra_context(self, subscriber):
-        from portal.forwards.views import forwards_summary
+        from portal.forwards.views import forwards_summary, forwards_unavailable
         from portal.ui.history import history_of, jobs_of
 
         tab = self.kwargs.get("tab") or "overview"
         context = {"forwards_editor_url": reverse("subscriber_forwards", args=[subscriber.pk])}
         if tab in ("overview", "forwards"):
             context["numbers"] = subscriber.numbers.all()
+            context["forwards_unavailable"] = forwards_unavailable(subscriber)
             context["summary"] = forwards_summary(subscriber)
+            context["forward_rows"] = subscriber.forwards.all()
         if tab == "sync":
             context["jobs"] = jobs_of(self.request, subscriber, forwards=True)
         if tab == "history":

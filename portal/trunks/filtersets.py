@@ -16,6 +16,8 @@ class TrunkFilterSet(PortalFilterSet):
     enabled = django_filters.BooleanFilter(widget=django_filters.widgets.BooleanWidget())
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
 
+    search_hint = "Trunk, customer, IP address or a number"
+
     class Meta:
         model = Trunk
         fields = ["q", "customer", "type", "enabled", "carrier_account", "sync_state"]

@@ -11,7 +11,7 @@ from .models import Trunk
 
 class TrunkTable(PortalTable):
     name = tables.Column(linkify=("trunk_detail", [tables.A("pk")]))
-    customer = tables.Column(accessor="customer__name", order_by=("customer__name",))
+    customer = tables.Column(accessor="customer__name", order_by=("customer__name",), verbose_name="Customer")
     type = tables.Column(verbose_name="Authentication")
     allowed_ips = tables.Column(verbose_name="Allowed IPs", orderable=False)
     channels = tables.Column(empty_values=(), orderable=False, verbose_name="Channels in / out")

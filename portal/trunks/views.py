@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from django.db.models import Q
-from django.urls import reverse
 
-from portal.customers.models import Customer
-from portal.customers.views import carrier_words
+from portal.customers.views import CustomerServiceEditView, carrier_words
 from portal.sync.operations import sync_now
 from portal.ui import pickers
-from portal.ui.views import Action, BulkActionView, ObjectActionView, ObjectDetailView, ObjectEditView, ObjectListView, Tab
+from portal.ui.views import Action, BulkActionView, ObjectActionView, ObjectDetailView, ObjectListView, Tab
 
 from . import services
 from .filtersets import TrunkFilterSet
@@ -77,27 +75,13 @@ class TrunkBulkView(TrunkViewMixin, BulkActionView):
     list_url_name = "trunk_list"
 
 
-class TrunkEditView(TrunkViewMixin, ObjectEditView):
+class TrunkEditView(TrunkViewMixin, CustomerServiceEditView):
     form_class = TrunkForm
     detail_url_name = "trunk_detail"
-
-    def form_kwargs(self, obj):
-        kwargs = super().form_kwargs(obj)
-        customer_id = self.request.GET.get("customer", "")
-        if obj is None and customer_id.isdigit():
-            kwargs["customer"] = Customer.objects.for_request(self.request).filter(pk=int(customer_id)).first()
-        return kwargs
-
-    def cancel_fallback(self):
-        return reverse("trunk_list")
-
-    def save(self, form, obj):
-        values = form.values()
-        if obj is None:
-            customer = values.pop("customer")
-            return services.create_trunk(customer=customer, actor=self.request.user, **values)
-        values.pop("customer", None)
-        return services.update_trunk(obj, actor=self.request.user, **values)
+    create_service = staticmethod(services.create_trunk)
+    update_service = staticmethod(services.update_trunk)
+    customer_tab = "trunks"
+    list_url_name = "trunk_list"
 
 
 class TrunkActionView(TrunkViewMixin, ObjectActionView):

@@ -7,6 +7,7 @@ the choices they offer, so the REST API can use them unchanged.
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from portal.carriers.models import CarrierAccount
@@ -42,6 +43,13 @@ class PortalFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     sync_state = django_filters.ChoiceFilter(choices=SyncState.choices, empty_label="Any sync state", label="Sync")
+    search_hint = "Name, number or SIP username"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["q"].extra["widget"] = forms.TextInput(
+            attrs={"type": "search", "placeholder": self.search_hint, "autocomplete": "off"}
+        )
 
     def search(self, queryset, name, value):
         raise NotImplementedError

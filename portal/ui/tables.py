@@ -54,4 +54,5 @@ class PortalTable(tables.Table):
         # Each cell carries its column's name, so a phone-width screen can stack a row
         # into labelled lines without a second template.
         for column in self.columns:
-            column.column.attrs.setdefault("td", {})["data-label"] = column.header
+            label = "" if column.name == "select" else column.header
+            column.column.attrs.setdefault("td", {})["data-label"] = label

@@ -14,7 +14,7 @@ import csv
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -145,6 +145,7 @@ class ObjectListView(ScopedView):
     template_name = "ui/object_list.html"
     actions: list[Action] = []
     add_url_name: str | None = None  # the create page, offered in the header and the empty state
+    add_label: str = ""  # its button ("Add <verbose name>" unless said)
     empty_text: str = ""
     list_url_name: str = ""
     bulk_url_name: str = ""
@@ -183,6 +184,7 @@ class ObjectListView(ScopedView):
             )),
             "empty_text": self.empty_text or f"No {self.verbose_name_plural()} yet.",
             "add_url": self.add_url(fixed),
+            "add_label": self.add_label or f"Add {self.verbose_name()}",
             "verbose_name": self.verbose_name(),
             "verbose_name_plural": self.verbose_name_plural(),
             "export_query": _with(request.GET, export="csv", page=None),

@@ -119,6 +119,7 @@ def test_a_staff_user_provisions_a_customer_end_to_end(live_server, worker, sand
         shot(page, "07-forward-editor")
         pages["forwards"] = page.url
         page.get_by_role("button", name="Save forwards").click()
+        expect(page).to_have_url(re.compile(r"/staff/numbers/\d+/forwards/$"))
         expect(page.locator(".forward-summary")).to_contain_text("07911 123456")
 
         # The worker pushes it to the sandbox; the badge follows without a reload.

@@ -38,8 +38,15 @@ class Number(Provisioned):
 
     class Meta:
         ordering = ["e164"]
-        # The staff lists read a reseller's numbers in number order, and search by number.
-        indexes = [models.Index(fields=["reseller", "e164"], name="number_reseller_e164")]
+        # The staff list reads a reseller's held numbers in number order and counts them;
+        # released ones are history, outside the index (and the list, unless asked for).
+        indexes = [
+            models.Index(
+                fields=["reseller", "e164"],
+                condition=~models.Q(status="released"),
+                name="number_reseller_e164_held",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["carrier_account", "e164"],

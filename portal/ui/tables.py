@@ -39,6 +39,9 @@ class NumberColumn(tables.Column):
 
 
 class PortalTable(tables.Table):
+    """Each cell carries its column's name (``data-label``, in ``ui/table.html``), so a
+    phone-width screen stacks a row into labelled lines without a second template."""
+
     select = tables.CheckBoxColumn(accessor="pk", attrs={"th__input": {"aria-label": "Select all rows",
                                                                         "class": "select-all"},
                                                          "td__input": {"class": "select-row"}},
@@ -48,11 +51,3 @@ class PortalTable(tables.Table):
         template_name = "ui/table.html"
         attrs = {"class": "object-table"}
         order_by_field = "sort"
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Each cell carries its column's name, so a phone-width screen can stack a row
-        # into labelled lines without a second template.
-        for column in self.columns:
-            label = "" if column.name == "select" else column.header
-            column.column.attrs.setdefault("td", {})["data-label"] = label

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "auditlog",
     "django_htmx",
     "django_filters",
+    "django_tables2",
+    "template_partials",
     "rest_framework",
     "drf_spectacular",
     "django_celery_beat",
@@ -75,6 +77,7 @@ INSTALLED_APPS = [
     "portal.trunks",
     "portal.forwards",
     "portal.home",
+    "portal.ui",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +93,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.tenancy.middleware.TenancyMiddleware",
+    "portal.ui.middleware.ForbiddenPageMiddleware",
     "portal.accounts.middleware.RequireMfaMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
 ]

@@ -9,5 +9,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("portal.accounts.urls")),
     path("", include("portal.home.urls")),
+    path("staff/customers/", include("portal.customers.urls")),
+    path("staff/sip-accounts/", include("portal.subscribers.urls")),
+    path("staff/numbers/", include("portal.numbers.urls")),
+    path("staff/trunks/", include("portal.trunks.urls")),
+    path("", include("portal.ui.urls")),
     path("", include("portal.sync.urls")),
 ]

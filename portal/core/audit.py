@@ -9,12 +9,12 @@ def register_models() -> None:
     from portal.carriers.models import CarrierAccount
     from portal.customers.models import Customer, CustomerLogin
     from portal.forwards.models import CallForward, ForwardDestination, ForwardWindow
-    from portal.numbers.models import Number
+    from portal.numbers.models import EmergencyAddress, Number
     from portal.subscribers.models import Subscriber
     from portal.tenancy.models import Reseller, StaffMembership
     from portal.trunks.models import Trunk
 
-    for model in (Reseller, StaffMembership, Customer, CustomerLogin, Number, CallForward):
+    for model in (Reseller, StaffMembership, Customer, CustomerLogin, Number, EmergencyAddress, CallForward):
         auditlog.register(model)
     auditlog.register(ForwardDestination)
     auditlog.register(ForwardWindow)

@@ -36,6 +36,8 @@ class Customer(Provisioned):
 
     class Meta:
         ordering = ["name"]
+        # The staff list reads a reseller's customers in name order.
+        indexes = [models.Index(fields=["reseller", "name"], name="customer_reseller_name")]
         constraints = [
             models.UniqueConstraint(
                 fields=["reseller", "external_ref"],

@@ -45,18 +45,26 @@ def adopt_customer(
         return save_adopted(customer, remote_id=remote_id)
 
 
-@service
-def delete_customer(customer: Customer, *, actor=None, sync: bool = True) -> None:
-    """Only an empty customer can be deleted; one with services is terminated instead.
-
-    ``sync=False``: the carrier no longer has it; only the portal's row goes.
-    """
+def deletion_refusal(customer: Customer) -> str | None:
+    """Why ``customer`` cannot be deleted now (None: it can), for pages to say before anyone clicks."""
     in_use = [
         label
         for label, related in (("subscribers", customer.subscribers), ("trunks", customer.trunks), ("numbers", customer.numbers))
         if related.exists()
     ]
     if in_use:
-        raise refuse(None, f"{customer} still has {', '.join(in_use)}: remove them first, or terminate the customer.")
+        return f"{customer} still has {', '.join(in_use)}: remove them first, or terminate the customer."
+    return None
+
+
+@service
+def delete_customer(customer: Customer, *, actor=None, sync: bool = True) -> None:
+    """Only an empty customer can be deleted; one with services is terminated instead.
+
+    ``sync=False``: the carrier no longer has it; only the portal's row goes.
+    """
+    refusal = deletion_refusal(customer)
+    if refusal:
+        raise refuse(None, refusal)
     with change_by(actor):
         delete_and_sync(customer, actor=actor, sync=sync)

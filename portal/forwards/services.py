@@ -60,6 +60,19 @@ def _owner_numbers(owner) -> set[str]:
     return set(owner.numbers.values_list("e164", flat=True))
 
 
+def to_specs(forwards: list[ForwardInput]) -> list[ForwardSpec]:
+    """Forward inputs as the specs a carrier is sent (and the editor's preview is told from)."""
+    return [
+        ForwardSpec(
+            f.type,
+            f.enabled,
+            [Destination(t, s) for t, s in f.destinations],
+            [TimeWindow(list(w.weekdays), f"{w.start:%H:%M}", f"{w.end:%H:%M}", w.timezone) for w in f.windows],
+        )
+        for f in forwards
+    ]
+
+
 def _validated(owner, forwards: list[ForwardInput]) -> list[ForwardInput]:
     errors: list[ValidationError] = []
     seen: set[str] = set()
@@ -91,16 +104,7 @@ def _validated(owner, forwards: list[ForwardInput]) -> list[ForwardInput]:
         raise ValidationError(errors)
     caps = capabilities_of(owner)
     if caps is not None:
-        specs = [
-            ForwardSpec(
-                f.type,
-                f.enabled,
-                [Destination(t, s) for t, s in f.destinations],
-                [TimeWindow(w.weekdays, f"{w.start:%H:%M}", f"{w.end:%H:%M}", w.timezone) for w in f.windows],
-            )
-            for f in cleaned
-        ]
-        problems = check_forwards(caps, owner_kind(owner), specs)
+        problems = check_forwards(caps, owner_kind(owner), to_specs(cleaned))
         if caps.forward_is_destination and isinstance(owner, Number) and owner.destination:
             if any(f.type == ForwardType.UNCONDITIONAL and f.enabled for f in cleaned):
                 problems.append(DESTINATION_IS_FORWARD)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
-from portal.accounts.forms import CustomerUserInviteForm
-from portal.accounts.models import Invitation
-from portal.customers.models import Customer, CustomerLogin
+from portal.customers.models import Customer
 from portal.forwards.models import CallForward
 from portal.numbers.models import Number
 from portal.subscribers.models import Subscriber
@@ -18,15 +15,13 @@ from portal.sync.models import SyncState
 from portal.tenancy.permissions import customer_required, staff_required
 from portal.trunks.models import Trunk
 
-CUSTOMERS_PER_PAGE = 25
-
-# What the staff home counts, in the order it shows them.
+# What the staff home counts, in the order it shows them, and the list each figure opens.
 OVERVIEW = [
-    ("Customers", Customer),
-    ("Subscribers", Subscriber),
-    ("Numbers", Number),
-    ("Trunks", Trunk),
-    ("Call forwards", CallForward),
+    ("Customers", Customer, "customer_list"),
+    ("SIP accounts", Subscriber, "subscriber_list"),
+    ("Numbers", Number, "number_list"),
+    ("Trunks", Trunk, "trunk_list"),
+    ("Call forwards", CallForward, ""),
 ]
 
 
@@ -44,42 +39,13 @@ def home(request):
 @staff_required
 def staff_home(request):
     overview = []
-    for label, model in OVERVIEW:
+    for label, model, url_name in OVERVIEW:
         counts = model.objects.for_request(request).aggregate(
             total=Count("pk"), errors=Count("pk", filter=Q(sync_state=SyncState.ERROR))
         )
-        overview.append({"label": label, **counts})
+        overview.append({"label": label, "url_name": url_name, **counts})
     context = {"overview": overview, "sync_errors": sum(row["errors"] for row in overview)}
     return render(request, "home/staff_home.html", context)
-
-
-@staff_required
-def customer_list(request):
-    query = request.GET.get("q", "").strip()
-    customers = Customer.objects.for_request(request)
-    if query:
-        customers = customers.filter(
-            Q(name__icontains=query) | Q(email__icontains=query) | Q(external_ref__icontains=query)
-        )
-    page_obj = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page_obj": page_obj, "query": query}
-    # A search typed into the box (htmx) only needs the results; a boosted or plain request the page.
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "home/_customer_results.html", context)
-    return render(request, "home/customer_list.html", context)
-
-
-@staff_required
-def customer_detail(request, pk: int):
-    customer = get_object_or_404(Customer.objects.for_request(request).select_related("carrier_account"), pk=pk)
-    context = {
-        "customer": customer,
-        "form": CustomerUserInviteForm(reseller=customer.reseller),
-        "logins": CustomerLogin.objects.for_request(request).filter(customer=customer).select_related("user"),
-        "invitations": Invitation.objects.for_request(request).pending().filter(customer=customer),
-        **_services_of(request, customer),
-    }
-    return render(request, "home/customer_detail.html", context)
 
 
 @customer_required

@@ -1,13 +1,30 @@
 from django.contrib import admin
 
-from portal.core.admin import ServiceAdmin
+from portal.core.admin import ScopedTabularInline, ServiceAdmin
 
-from .models import Number, NumberStatus
+from .models import EmergencyAddress, Number, NumberStatus
 from .services import add_number, release_number, update_number
+
+
+class EmergencyAddressInline(ScopedTabularInline):
+    """Shown, not edited here: the number's page saves it through numbers.services.set_emergency_address."""
+
+    model = EmergencyAddress
+    fields = ["name", "premises", "thoroughfare", "locality", "postcode"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Number)
 class NumberAdmin(ServiceAdmin):
+    inlines = [EmergencyAddressInline]
     list_display = ["e164", "reseller", "customer", "status", "routed_to", "carrier_account", "sync_badge"]
     list_filter = ["status", "sync_state", ("carrier_account", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["reseller", "customer", "subscriber", "trunk", "carrier_account"]

@@ -38,6 +38,15 @@ class Number(Provisioned):
 
     class Meta:
         ordering = ["e164"]
+        # The staff list reads a reseller's held numbers in number order and counts them;
+        # released ones are history, outside the index (and the list, unless asked for).
+        indexes = [
+            models.Index(
+                fields=["reseller", "e164"],
+                condition=~models.Q(status="released"),
+                name="number_reseller_e164_held",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["carrier_account", "e164"],
@@ -97,3 +106,27 @@ class Number(Provisioned):
             errors["status"] = "An assigned number needs a customer."
         if errors:
             raise ValidationError(errors)
+
+
+class EmergencyAddress(models.Model):
+    """Where a number's line is, for the emergency services (999), at carriers that hold one.
+
+    The portal keeps it and sends it with the number (``NumberSpec.emergency_address``).
+    """
+
+    number = models.OneToOneField(Number, on_delete=models.CASCADE, related_name="emergency_address")
+    name = models.CharField(max_length=80, help_text="Who is at the address, e.g. the business name.")
+    premises = models.CharField(max_length=80, help_text="Building number or name, e.g. 12 or Unit 4.")
+    thoroughfare = models.CharField("street", max_length=120)
+    locality = models.CharField("town or city", max_length=80)
+    postcode = models.CharField(max_length=10)
+
+    objects = ScopedQuerySet.as_manager()
+    reseller_path = "number__reseller"
+    customer_path = "number__customer"
+
+    def __str__(self) -> str:
+        return f"{self.premises} {self.thoroughfare}, {self.locality} {self.postcode}"
+
+    def clean(self) -> None:
+        self.postcode = " ".join(self.postcode.upper().split())

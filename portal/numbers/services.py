@@ -102,3 +102,49 @@ def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
             if sync:
                 _touch_subscribers(actor, previous_subscriber)
     return number
+
+
+def search_available_numbers(carrier_account, *, prefix: str = "", contains: str = "", limit: int = 20):
+    """The numbers ``carrier_account`` offers now (``AvailableNumber``s), through its adapter.
+
+    ``prefix`` is an E.164 prefix (``+44161``), ``contains`` digits anywhere in the number.
+    The carrier's refusal or failure is a ValidationError in its own words; a search
+    takes one request of the account's budget, like any other call.
+    """
+    from portal.carriers.base import CarrierError
+    from portal.sync.engine import build_adapter
+
+    caps = carrier_account.capabilities
+    if not caps.number_inventory:
+        raise ValidationError(
+            {"carrier_account": f"{carrier_account.get_kind_display()} sells no numbers through its API."}
+        )
+    pattern = prefix or contains
+    try:
+        with build_adapter(carrier_account, max_wait=5.0) as adapter:
+            return adapter.search_numbers(pattern, limit)
+    except CarrierError as exc:
+        raise ValidationError(f"{carrier_account.get_kind_display()} said: {exc.message}") from None
+
+
+@service
+def set_emergency_address(number: Number, *, actor=None, **fields):
+    """Keep the number's 999 address in the portal and send it with the number.
+
+    Only for carriers that hold one (``Capabilities.emergency_address``); empty fields
+    are refused, as the emergency services need every line.
+    """
+    from .models import EmergencyAddress
+
+    caps = capabilities_of(number)
+    if caps is None or not caps.emergency_address:
+        label = number.carrier_account.get_kind_display() if number.carrier_account_id else "No carrier account"
+        raise ValidationError(f"{label} holds no emergency address for a number through its API.")
+    with change_by(actor):
+        address = EmergencyAddress.objects.filter(number=number).first() or EmergencyAddress(number=number)
+        for name, value in fields.items():
+            setattr(address, name, value)
+        address.full_clean()
+        address.save()
+        record_change(number, actor=actor)
+    return address

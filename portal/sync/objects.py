@@ -21,6 +21,7 @@ from portal.carriers.base import (
     CustomerSpec,
     Destination,
     DuplicateError,
+    EmergencyAddress,
     ForwardSpec,
     NotFoundError,
     NumberSpec,
@@ -33,6 +34,7 @@ from portal.carriers.base import (
 )
 from portal.customers.models import Customer
 from portal.forwards.models import CallForward
+from portal.numbers.models import EmergencyAddress as KeptAddress
 from portal.numbers.models import Number
 from portal.subscribers.models import Subscriber
 from portal.trunks.models import Trunk
@@ -121,8 +123,19 @@ def number_spec(number: Number, capabilities=None) -> NumberSpec:
         activated=number.status != "released",
         forwards=forward_specs(owner_forwards(number)),
         customer_remote_id=number.customer.remote_id if number.customer_id else None,
+        emergency_address=emergency_address_spec(number, capabilities),
         portal_id=str(number.pk),
     )
+
+
+def emergency_address_spec(number: Number, capabilities) -> EmergencyAddress | None:
+    """The 999 address the portal keeps for the number, for carriers that hold one."""
+    if capabilities is None or not capabilities.emergency_address:
+        return None
+    kept = KeptAddress.objects.filter(number_id=number.pk).first()
+    if kept is None:
+        return None
+    return EmergencyAddress(kept.name, kept.premises, kept.thoroughfare, kept.locality, kept.postcode)
 
 
 def routing_spec(number: Number, capabilities) -> NumberSpec:

@@ -26,6 +26,9 @@ class Trunk(Provisioned):
     )
     host = models.CharField(max_length=253, blank=True, help_text="The PBX address calls are sent to, where the carrier needs it.")
     password = EncryptedTextField(blank=True, help_text="For username/password trunks; shown once.")
+    password_shown_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the password was shown, the one time it is."
+    )
     channels_in = models.PositiveIntegerField(
         "concurrent inbound calls", null=True, blank=True, validators=[MaxValueValidator(10000)]
     )

@@ -90,3 +90,19 @@ def delete_trunk(trunk: Trunk, *, actor=None, sync: bool = True) -> None:
     """``sync=False``: the carrier no longer has it; only the portal's row goes."""
     with change_by(actor):
         delete_and_sync(trunk, actor=actor, sync=sync)
+
+
+def take_password(trunk: Trunk, *, actor=None) -> str:
+    """The trunk's password, the one time it is shown; refused ever after.
+
+    The carrier makes it when the trunk is created; one conditional UPDATE marks it
+    shown, so two people opening it at once cannot both see it.
+    """
+    from django.utils import timezone
+
+    if not trunk.password:
+        raise ValidationError("The carrier has not given this trunk a password (yet).")
+    taken = Trunk.objects.filter(pk=trunk.pk, password_shown_at__isnull=True).update(password_shown_at=timezone.now())
+    if not taken:
+        raise ValidationError("The password was already shown once. Ask the carrier for a new one to see it again.")
+    return trunk.password

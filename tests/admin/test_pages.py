@@ -60,7 +60,7 @@ MAKERS = {
 
 
 DOMAIN_APPS = {"tenancy", "accounts", "carriers", "customers", "subscribers", "numbers", "trunks", "forwards"}
-EDITED_INLINE = {"forwards.forwarddestination", "forwards.forwardwindow"}
+EDITED_INLINE = {"forwards.forwarddestination", "forwards.forwardwindow", "numbers.emergencyaddress"}
 
 
 def test_every_domain_model_has_an_admin_page_tested_here():

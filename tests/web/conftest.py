@@ -17,3 +17,12 @@ def log_in(client):
         return response
 
     return do
+
+
+# The end-to-end page tests drive a real worker against the sandbox, as the sync tests do.
+from tests.sync.conftest import (  # noqa: E402,F401
+    _purged_broker,
+    sandbox_carrier_account,
+    start_worker,
+    worker,
+)

@@ -27,7 +27,7 @@ def test_a_pending_badge_turns_into_the_carriers_error_without_a_reload(live_ser
     subscriber = SubscriberFactory(customer=customer, sync_state=SyncState.PENDING)
 
     with chromium_page() as page:
-        page.goto(f"{live_server.url}/staff/customers/{customer.pk}/")
+        page.goto(f"{live_server.url}/staff/customers/{customer.pk}/sip-accounts/")
         page.get_by_label("Email").fill(staff.user.email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()

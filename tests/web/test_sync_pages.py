@@ -86,7 +86,7 @@ def test_the_customer_page_shows_sync_errors_and_polls_only_unfinished_objects(c
     broken = SubscriberFactory(customer=customer, sync_state=SyncState.ERROR, sync_error="Username ext1 is taken.")
     pending = SubscriberFactory(customer=customer, sync_state=SyncState.PENDING)
 
-    page = client.get(f"/staff/customers/{customer.pk}/").content.decode()
+    page = client.get(f"/staff/customers/{customer.pk}/sip-accounts/").content.decode()
 
     assert re.search(r">\s*Username ext1 is taken\.\s*<", page)  # visible text, not only a tooltip
     polling = re.findall(r'hx-get="/sync/status/(\w+)/(\d+)/" hx-trigger="every 2s"', page)

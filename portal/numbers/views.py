@@ -1,0 +1,219 @@
+"""Number pages: the inventory, getting numbers from a carrier, routing, the 999 address, release."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from portal.customers.views import carrier_words
+from portal.sync.operations import sync_now
+from portal.ui import pickers, rights
+from portal.ui.forms import add_refusal, national_format
+from portal.ui.views import (
+    Action,
+    BulkActionView,
+    ObjectActionView,
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectListView,
+    ScopedView,
+    Tab,
+)
+
+from . import services
+from .filtersets import NumberFilterSet
+from .forms import EmergencyAddressForm, NumberAllocateForm, NumberRoutingForm, NumberSearchForm
+from .models import EmergencyAddress, Number, NumberStatus
+from .tables import NumberTable
+
+
+def number_label(number) -> str:
+    """“020 7946 0001 · Anchor Clinic” (or “· in stock”)."""
+    return f"{national_format(number.e164)} · {number.customer.name if number.customer_id else 'in stock'}"
+
+
+pickers.register("number", pickers.Picker(
+    queryset=lambda: Number.objects.select_related("customer").exclude(status=NumberStatus.RELEASED),
+    label=number_label,
+    search=lambda qs, q: qs.filter(Q(e164__contains="".join(c for c in q if c.isdigit()).lstrip("0") or q)),
+))
+
+
+def _release_consequence(number) -> str:
+    carrier = carrier_words(number)
+    held = carrier and number.carrier_account.capabilities.number_inventory
+    text = (f"{national_format(number.e164)} goes back to {carrier}: calls to it stop, and the carrier may give it to "
+            "someone else." if held else f"{national_format(number.e164)} is marked released in the portal.")
+    if number.customer_id:
+        text += f" {number.customer} loses it; its routing and call forwards are cleared."
+    return text
+
+
+ACTIONS = [
+    Action("sync", "Sync now", lambda n, actor: sync_now([n], actor=actor),
+           lambda n: f"The portal sends {n} as it is now to {carrier_words(n)} again.",
+           done="{obj}: sent to the carrier again.",
+           applies=lambda n: bool(n.carrier_account_id) and n.status != NumberStatus.RELEASED),
+    Action("release", "Release", lambda n, actor: services.release_number(n, actor=actor), _release_consequence,
+           done="{obj} released.", danger=True, applies=lambda n: n.status != NumberStatus.RELEASED),
+]
+
+
+class NumberViewMixin:
+    model = Number
+
+    def base_queryset(self):
+        return Number.objects.for_request(self.request).select_related("customer", "subscriber", "trunk", "carrier_account")
+
+
+class NumberListView(NumberViewMixin, ObjectListView):
+    filterset_class = NumberFilterSet
+    table_class = NumberTable
+    actions = ACTIONS
+    add_url_name = "number_get"
+    add_label = "Get numbers"
+    list_url_name = "number_list"
+    bulk_url_name = "number_bulk"
+    empty_text = "No numbers yet: get some from your carrier."
+
+    def get_queryset(self):
+        # Released numbers stay for the history but are not inventory; filter on status to see them.
+        queryset = super().get_queryset()
+        if not self.request.GET.get("status"):
+            queryset = queryset.exclude(status=NumberStatus.RELEASED)
+        return queryset
+
+
+class NumberBulkView(NumberViewMixin, BulkActionView):
+    actions = ACTIONS
+    list_url_name = "number_list"
+
+
+class NumberRoutingView(NumberViewMixin, ObjectEditView):
+    form_class = NumberRoutingForm
+    detail_url_name = "number_detail"
+
+    def context(self, form, obj):
+        return {**super().context(form, obj), "title": f"Assign and route {national_format(obj.e164)}"}
+
+    def save(self, form, number):
+        values = form.values()
+        values["status"] = NumberStatus.ASSIGNED if values.get("customer") else NumberStatus.AVAILABLE
+        return services.update_number(number, actor=self.request.user, **values)
+
+
+class EmergencyAddressView(NumberViewMixin, ObjectEditView):
+    form_class = EmergencyAddressForm
+    detail_url_name = "number_detail"
+
+    def form_kwargs(self, number):
+        address = EmergencyAddress.objects.filter(number=number).first() or EmergencyAddress(number=number)
+        return {"instance": address, "request": self.request}
+
+    def context(self, form, obj):
+        return {**super().context(form, obj), "title": f"999 address of {national_format(obj.e164)}",
+                "submit_label": "Save and send to the carrier"}
+
+    def done_message(self, obj, created):
+        return f"999 address of {obj} saved; it is sent to the carrier with the number."
+
+    def save(self, form, number):
+        services.set_emergency_address(number, actor=self.request.user, **form.values())
+        return number
+
+
+class NumberActionView(NumberViewMixin, ObjectActionView):
+    actions = ACTIONS
+    detail_url_name = "number_detail"
+    list_url_name = "number_list"
+
+
+class NumberDetailView(NumberViewMixin, ObjectDetailView):
+    url_name = "number_detail"
+    list_url_name = "number_list"
+    actions = ACTIONS
+    tabs = [
+        Tab("overview", "Overview", "numbers/_overview.html"),
+        Tab("forwards", "Call forwards", "forwards/_owner_tab.html"),
+        Tab("emergency", "999 address", "numbers/_emergency.html"),
+        Tab("sync", "Sync jobs", "ui/_sync_jobs.html"),
+        Tab("history", "History", "ui/_history.html"),
+    ]
+
+    def extra_context(self, number):
+        from portal.forwards.views import forwards_summary, forwards_unavailable
+        from portal.ui.history import history_of, jobs_of
+
+        tab = self.kwargs.get("tab") or "overview"
+        caps = number.carrier_account.capabilities if number.carrier_account_id else None
+        context = {"title": national_format(number.e164), "caps": caps,
+                   "forwards_editor_url": reverse("number_forwards", args=[number.pk]),
+                   "emergency": EmergencyAddress.objects.filter(number=number).first()}
+        if tab in ("overview", "forwards"):
+            context["forwards_unavailable"] = forwards_unavailable(number)
+            context["summary"] = forwards_summary(number)
+            context["forward_rows"] = number.forwards.all()
+        if tab == "sync":
+            context["jobs"] = jobs_of(self.request, number, forwards=True)
+        if tab == "history":
+            context["entries"] = history_of(number)
+        return context
+
+
+class NumberGetView(ScopedView):
+    """Search a carrier's available numbers and take the chosen ones into stock (or to a customer)."""
+
+    model = Number
+    right = rights.PROVISION
+    template_name = "numbers/get.html"
+
+    def get(self, request, *args, **kwargs):
+        search = NumberSearchForm(request.GET if "carrier_account" in request.GET else None, request=request)
+        found, search_error = [], ""
+        if search.is_bound and search.is_valid():
+            try:
+                found = services.search_available_numbers(
+                    search.cleaned_data["carrier_account"], prefix=search.cleaned_data["area_code"],
+                    contains=search.cleaned_data["contains"], limit=search.cleaned_data["count"])
+            except ValidationError as exc:
+                search_error = " ".join(exc.messages)
+        initial = {"customer": request.GET.get("customer") or None,
+                   "carrier_account": search.cleaned_data.get("carrier_account") if search.is_bound and search.is_valid() else None}
+        allocate = NumberAllocateForm(request=request, found=found, initial=initial)
+        return self.page(search, allocate, found, search_error)
+
+    def post(self, request, *args, **kwargs):
+        search = NumberSearchForm(None, request=request)
+        allocate = NumberAllocateForm(request.POST, request=request)
+        if allocate.is_valid():
+            account, customer = allocate.cleaned_data["carrier_account"], allocate.cleaned_data["customer"]
+            reseller = account.reseller
+            if customer is not None and customer.reseller_id != reseller.pk:
+                raise PermissionDenied("That customer and carrier account belong to different resellers.")
+            try:
+                with transaction.atomic():
+                    added = [
+                        services.add_number(reseller=reseller, carrier_account=account, e164=e164, customer=customer,
+                                            actor=request.user)
+                        for e164 in allocate.cleaned_data["numbers"]
+                    ]
+            except ValidationError as exc:
+                add_refusal(allocate, exc)
+            else:
+                where = f"given to {customer}" if customer else "added to your stock"
+                messages.success(request, f"{len(added)} number{'s' if len(added) != 1 else ''} {where}; "
+                                 f"{account.get_kind_display()} is being asked for {'them' if len(added) != 1 else 'it'}.")
+                if len(added) == 1:
+                    return redirect("number_detail", pk=added[0].pk)
+                return redirect(reverse("number_list") + (f"?customer={customer.pk}" if customer else "?status=available"))
+        return self.page(search, allocate, [], "")
+
+    def page(self, search, allocate, found, search_error):
+        return render(self.request, self.template_name, {
+            "search": search, "allocate": allocate, "found": found, "search_error": search_error,
+            "title": "Get numbers", "searched": search.is_bound,
+        })

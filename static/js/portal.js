@@ -1,0 +1,37 @@
+// The portal's small behaviours. No inline scripts anywhere (CSP): everything is wired here
+// through classes and data attributes, and each feature works without JavaScript too.
+(function () {
+  "use strict";
+
+  // "Select all" in a table header ticks every row of that table.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.classList && box.classList.contains("select-all")) {
+      var table = box.closest("table");
+      table.querySelectorAll("input.select-row").forEach(function (row) { row.checked = box.checked; });
+    }
+  });
+
+  // Typing into a picker's search box is not a change of the form being filled in.
+  document.addEventListener("change", function (event) {
+    if (event.target.classList && event.target.classList.contains("picker-search")) {
+      event.stopPropagation();
+    }
+  }, true);
+
+  // Copy buttons (a new password shown once).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy-target]") : null;
+    if (!button) { return; }
+    var field = document.getElementById(button.getAttribute("data-copy-target"));
+    var note = button.parentElement.querySelector(".copy-done");
+    var done = function () { if (note) { note.textContent = "Copied."; } };
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+})();

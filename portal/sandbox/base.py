@@ -10,6 +10,7 @@ persist it without knowing any carrier.
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,17 @@ class Account:
 
 def new_secret(nbytes: int = 18) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+def whole_seconds_left(started: float, length: float, now: float) -> int:
+    """Whole seconds until a window of ``length`` seconds that began at ``started`` ends.
+
+    Rounded up, as ``Retry-After`` must not send a client back too early, but never past
+    the window itself: ``started + length - now`` is computed in floating point, and when
+    the clock sits just below a power of two it comes out a hair above ``length``
+    (40.000000000000114 for a 40 s window), which a plain ``ceil`` turns into 41.
+    """
+    return max(0, math.ceil(min(length, started + length - now)))
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:

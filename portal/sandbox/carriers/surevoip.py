@@ -78,7 +78,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import Account, CarrierEmulator, basic_credentials, new_secret, whole_seconds_left
 
 API_VERSION = "3.50"
 CATALYST_VERSION = "5.90112"
@@ -412,7 +412,7 @@ class SureVoIPEmulator(CarrierEmulator):
         return window
 
     def _rate_headers(self, limit: int, used: int, window: RateWindow, length: float) -> dict[str, str]:
-        reset = max(0, math.ceil(window.started + length - time.monotonic()))
+        reset = whole_seconds_left(window.started, length, time.monotonic())
         return {
             "X-SureVoIP-API-RateLimit-Limit": str(limit),
             "X-SureVoIP-API-RateLimit-Remaining": str(max(limit - used, 0)),

@@ -21,7 +21,7 @@ from . import control
 from .base import CarrierEmulator
 from .carriers import EMULATORS
 from .faults import FaultInjector
-from .requestlog import MAX_BODY, RequestLog
+from .requestlog import RequestLog, masked_body, masked_headers, masked_query
 from .store import Store
 
 
@@ -114,9 +114,10 @@ class CarrierTraffic:
                 account=account_id,
                 method=scope["method"],
                 path=scope["path"],
-                query=scope.get("query_string", b"").decode("latin-1"),
+                query=masked_query(scope.get("query_string", b"").decode("latin-1")),
+                headers=masked_headers(scope.get("headers", [])),
                 status=status,
-                body=body[:MAX_BODY].decode("utf-8", "replace"),
+                body=masked_body(body),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
 

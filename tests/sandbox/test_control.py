@@ -33,7 +33,9 @@ SETTINGS_KEYS = {
     "simotel": {"username", "password", "api_key"},
 }
 
-LOG_FIELDS = {"seq", "time", "carrier", "account", "method", "path", "query", "status", "body", "duration_ms"}
+LOG_FIELDS = {
+    "seq", "time", "carrier", "account", "method", "path", "query", "headers", "status", "body", "duration_ms",
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers
@@ -254,6 +256,61 @@ def test_log_entry_has_every_field(new_sandbox_account, sandbox_control, http):
     assert entry["status"] == 200 and entry["body"] == body.decode()
     assert abs(entry["time"] - time.time()) < 60 and 0 < entry["duration_ms"] < 10_000
     assert "api_key" not in str(entry) and settings["password"] not in str(entry)
+
+
+# Secrets a client sends, by carrier: (method, path under base_url, query, JSON or form body, the secrets).
+def _secret_requests(account: dict, secret: str) -> list[tuple[str, str, dict, object]]:
+    carrier = account["carrier"]
+    if carrier == "sipwise":
+        return [
+            ("POST", "subscribers/", {}, {"username": "u1", "password": secret, "webpassword": secret}),
+            ("PATCH", "subscribers/1", {}, [{"op": "replace", "path": "/password", "value": secret}]),
+            ("PUT", "subscriberpreferences/1", {}, {"block_out_override_pin": secret, "cli": "4411"}),
+        ]
+    if carrier == "simotel":
+        return [
+            ("POST", "pbx/users/add", {}, {"number": "201", "secret": secret}),
+            ("POST", "pbx/trunks/add", {}, {"name": "t1", "register_string": f"t1:{secret}@pbx.example.com/t1",
+                                            "more_options": f"username=t1\nsecret={secret}\nfromuser=t1"}),
+        ]  # fmt: skip
+    if carrier == "surevoip":
+        return [
+            ("POST", "customers", {"password": secret}, {"firstname": "A", "password": secret, "sip_password": secret}),
+        ]
+    return [  # simwood: a form body and a query string
+        ("PUT", f"voice/{account['settings']['account']}/trunks/{account['settings']['account']}-T1",
+         {"api_key": secret}, f"type=auth&pass={secret}"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_log_masks_every_credential(carrier, new_sandbox_account, sandbox_control, http):
+    """Hardening #11: the request log never holds a password, key or token, sent any way."""
+    account = new_sandbox_account(carrier)
+    secret = f"S3cret-{secrets.token_hex(8)}"
+    login = probe_for(account)
+    for method, path, query, body in _secret_requests(account, secret):
+        content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        media = "application/x-www-form-urlencoded" if isinstance(body, str) else "application/json"
+        if method == "PATCH":
+            media = "application/json-patch+json"
+        http.request(
+            method, account["base_url"] + path, params=query, content=content,
+            headers={**login.headers, "Content-Type": media},
+        )  # fmt: skip
+    assert probe(http, account).status_code == 200
+    log = sandbox_control.get("/_sandbox/requests", params={"account": account["id"]})
+    entries = log.json()["requests"]
+    assert len(entries) == len(_secret_requests(account, secret)) + 1
+    sent_credentials = [login.headers["Authorization"].split(" ")[1], login.headers.get("X-APIKEY", secret)]
+    secret_settings = [value for key, value in account["settings"].items() if key in ("password", "api_key")]
+    for credential in (secret, *sent_credentials, *secret_settings):
+        assert credential not in log.text
+    assert all(entry["headers"]["authorization"] == "Basic *****" for entry in entries)
+    if carrier == "simotel":
+        assert all(entry["headers"]["x-apikey"] == "*****" for entry in entries)
+    assert "*****" in "".join(entry["body"] + entry["query"] for entry in entries[:-1])
+    assert all(entry["headers"]["content-type"] for entry in entries[:-1])  # other headers are kept as sent
 
 
 def test_log_filters_by_carrier_account_and_since(new_sandbox_account, sandbox_control, http):

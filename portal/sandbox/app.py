@@ -7,8 +7,11 @@ sandbox adds almost nothing to a request.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -24,6 +27,12 @@ from .faults import FaultInjector
 from .requestlog import RequestLog, masked_body, masked_headers, masked_query
 from .store import Store
 
+log = logging.getLogger("portal.sandbox")
+
+OPEN_CONTROL_API_WARNING = (
+    "The sandbox control API (/_sandbox/) is OPEN: SANDBOX_ADMIN_TOKEN is not set, so anyone who can "
+    "reach this port can read every account's credentials; set it to require a bearer token."
+)
 
 @dataclass
 class Sandbox:
@@ -141,12 +150,19 @@ def create_app(
     admin_token: str | None = None,
     carriers: list[type[CarrierEmulator]] | None = None,
 ) -> ASGIApp:
+    if not admin_token:
+        log.warning(OPEN_CONTROL_API_WARNING)
     store = Store(state_file)
     emulators = {cls.name: cls(store) for cls in (carriers if carriers is not None else EMULATORS)}
     sandbox = Sandbox(store=store, emulators=emulators, admin_token=admin_token)
     routes = list(control.routes)
     routes += [Mount(e.prefix, routes=e.routes()) for e in emulators.values()]
-    app = Starlette(routes=routes, on_shutdown=[store.close])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = sandbox
     return CarrierTraffic(app, sandbox)
 

@@ -13,7 +13,11 @@ every test.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from portal.sandbox import control
+from portal.sandbox.app import OPEN_CONTROL_API_WARNING, create_app
 from portal.sandbox.probes import PROBES, basic_login, probe_for
-from portal.sandbox.process import SandboxProcess
+from portal.sandbox.process import PROJECT_ROOT, SandboxProcess, free_port, wait_until_up
 
 CARRIERS = ("simwood", "surevoip", "sipwise", "simotel")
 
@@ -656,6 +662,7 @@ GUARDED_CALLS = [
     ("PATCH", "/_sandbox/accounts/ID"),
     ("DELETE", "/_sandbox/accounts/ID"),
     ("GET", "/_sandbox/accounts/ID/state"),
+    ("POST", "/_sandbox/accounts/ID/bulk"),
     ("GET", "/_sandbox/faults"),
     ("PUT", "/_sandbox/faults"),
     ("DELETE", "/_sandbox/faults"),
@@ -684,6 +691,45 @@ def test_admin_token_guards_every_control_call(private_sandbox, http):
         assert control.get("/_sandbox/health").status_code == 200
         # carrier APIs take the carrier's own credentials, never the sandbox token
         assert probe(http, account).status_code == 200
+
+
+def test_the_guarded_list_is_every_control_call_but_health():
+    """Read from the routes themselves, so a control call added later cannot be left unguarded."""
+    calls = {
+        (method, route.path.replace("{account_id}", "ID"))
+        for route in control.routes
+        for method in route.methods - {"HEAD"}
+        if route.path != "/_sandbox/health"
+    }
+    assert calls == set(GUARDED_CALLS)
+
+
+def test_an_open_control_api_says_so_once_at_start_up(caplog):
+    with caplog.at_level(logging.WARNING, logger="portal.sandbox"):
+        create_app(admin_token="a-token")
+        assert not caplog.records
+        create_app(admin_token=None)
+    [record] = caplog.records
+    assert record.levelname == "WARNING" and "OPEN" in record.getMessage() and "SANDBOX_ADMIN_TOKEN" in record.getMessage()
+    assert "\n" not in record.getMessage()
+
+
+@pytest.mark.parametrize("token", [None, "a-token"], ids=["open", "guarded"])
+def test_the_sandbox_process_warns_on_stderr_only_when_open(token, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SANDBOX_ADMIN_TOKEN"} | ({"SANDBOX_ADMIN_TOKEN": token} if token else {})
+    stderr = (tmp_path / "stderr").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal.sandbox", "--port", str(port)], cwd=PROJECT_ROOT, env=env, stderr=stderr
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_sandbox/health", process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    stderr.seek(0)
+    warnings = [line for line in stderr.read().splitlines() if "control API" in line]
+    assert warnings == ([f"WARNING:  {OPEN_CONTROL_API_WARNING}"] if token is None else [])
 
 
 # ---------------------------------------------------------------- persistence (own process)

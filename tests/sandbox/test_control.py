@@ -239,6 +239,43 @@ def test_patch_refuses_bad_values_and_keeps_the_config(body, message, new_sandbo
     assert sandbox_control.get(f"/_sandbox/accounts/{account['id']}").json()["config"] == {}
 
 
+@pytest.mark.parametrize(
+    "carrier, body",
+    [
+        ("simwood", {"config_error_status": "abc"}),
+        ("simwood", {"config_error_status": 302}),
+        ("simwood", {"report_ready_seconds": -1}),
+        ("simwood", {"report_expiry_seconds": 0}),
+        ("surevoip", {"rate_limit_per_hour": "lots"}),
+        ("surevoip", {"rate_limit_per_hour": 2.5}),
+        ("surevoip", {"rate_limit_window_secs": 0}),
+        ("surevoip", {"rate_limit_window_secs": True}),
+        ("simotel", {"auth_mode": None, "allowed_ips": "127.0.0.1"}),
+        ("sipwise", {"report_ready_seconds": 1}),
+        ("simwood", {"auth_mode": "basic"}),
+    ],
+)
+def test_patch_checks_every_knob_and_names_the_bad_one(carrier, body, new_sandbox_account, sandbox_control, http):
+    """Issue #16: a knob the emulator cannot use is refused (400 naming it), not stored to break the account."""
+    account = new_sandbox_account(carrier)
+    response = sandbox_control.patch(f"/_sandbox/accounts/{account['id']}", json=body)
+    assert response.status_code == 400
+    named = [key for key in body if body[key] is not None]
+    assert any(f"{key}" in response.json()["error"] for key in named), response.text
+    assert sandbox_control.get(f"/_sandbox/accounts/{account['id']}").json()["config"] == {}
+    assert probe(http, account).status_code == 200
+
+
+def test_patch_accepts_good_knobs_and_null_restores_the_default(new_sandbox_account, sandbox_control):
+    account = new_sandbox_account("simwood")
+    url = f"/_sandbox/accounts/{account['id']}"
+    good = {"config_error_status": 200, "report_ready_seconds": 0, "report_expiry_seconds": 1.5}
+    assert sandbox_control.patch(url, json=good).json()["config"] == good
+    assert sandbox_control.patch(url, json={"config_error_status": None}).json()["config"] == {
+        "report_ready_seconds": 0, "report_expiry_seconds": 1.5,
+    }  # fmt: skip
+
+
 def test_patch_of_an_unknown_account_is_404(sandbox_control):
     assert sandbox_control.patch("/_sandbox/accounts/nosuchaccount", json={"auth_mode": "basic"}).status_code == 404
 

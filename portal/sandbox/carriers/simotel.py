@@ -81,7 +81,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import (
+    Account,
+    CarrierEmulator,
+    address_list_knob,
+    basic_credentials,
+    choice_knob,
+    new_secret,
+)
 
 DONE = "Requested operation is done successfully"
 FAILED = "Requested operation failed"
@@ -335,6 +342,10 @@ class Service:
 class SimotelEmulator(CarrierEmulator):
     name = "simotel"
     prefix = "/simotel/api/v4"
+    config_knobs = {
+        "allowed_ips": address_list_knob,
+        "auth_mode": choice_knob("basic", "apikey", "both"),
+    }
 
     def __init__(self, store) -> None:
         super().__init__(store)

@@ -111,7 +111,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import Account, CarrierEmulator, basic_credentials, new_secret, seconds_knob, whole_number_knob
 
 REPORT_READY_SECONDS = 0.2
 REPORT_EXPIRY_SECONDS = 300.0
@@ -648,6 +648,11 @@ class Endpoint:
 class SimwoodEmulator(CarrierEmulator):
     name = "simwood"
     prefix = "/simwood/v3"
+    config_knobs = {
+        "report_ready_seconds": seconds_knob(zero_allowed=True),
+        "report_expiry_seconds": seconds_knob(zero_allowed=False),
+        "config_error_status": whole_number_knob(400, 599, also=(200,)),
+    }
 
     def __init__(self, store) -> None:
         super().__init__(store)

@@ -78,7 +78,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret, whole_seconds_left
+from ..base import (
+    Account,
+    CarrierEmulator,
+    basic_credentials,
+    new_secret,
+    seconds_knob,
+    whole_number_knob,
+    whole_seconds_left,
+)
 
 API_VERSION = "3.50"
 CATALYST_VERSION = "5.90112"
@@ -273,6 +281,10 @@ def _tier(local: str) -> tuple[str, int]:
 class SureVoIPEmulator(CarrierEmulator):
     name = "surevoip"
     prefix = "/surevoip"
+    config_knobs = {
+        "rate_limit_per_hour": whole_number_knob(0),
+        "rate_limit_window_secs": seconds_knob(zero_allowed=False),
+    }
 
     def __init__(self, store) -> None:
         super().__init__(store)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from .requestlog import RequestLog, masked_body, masked_headers, masked_query
 from .store import Store
 
 log = logging.getLogger("portal.sandbox")
+REPEATED_SLASHES = re.compile(r"/{2,}")
 
 OPEN_CONTROL_API_WARNING = (
     "The sandbox control API (/_sandbox/) is OPEN: SANDBOX_ADMIN_TOKEN is not set, so anyone who can "
@@ -91,6 +93,13 @@ class CarrierTraffic:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        received_path = scope["path"]
+        if "//" in received_path:
+            # The carriers' front servers (nginx; Apache 2.4.39+ for Simotel) merge repeated
+            # slashes before routing, so ``//api/customers/`` is ``/api/customers/``.
+            scope = {**scope, "path": REPEATED_SLASHES.sub("/", received_path)}
+            if scope.get("raw_path"):
+                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
         emulator = self.sandbox.emulator_for(scope["path"])
         if emulator is None:
             await self.app(scope, receive, send)
@@ -122,7 +131,7 @@ class CarrierTraffic:
                 carrier=emulator.name,
                 account=account_id,
                 method=scope["method"],
-                path=scope["path"],
+                path=received_path,
                 query=masked_query(scope.get("query_string", b"").decode("latin-1")),
                 headers=masked_headers(scope.get("headers", [])),
                 status=status,

@@ -348,7 +348,11 @@ class CarrierAdapter:
     def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
         raise self._unsupported("number search")
 
-    def allocate_number(self, e164: str, customer_remote_id: str | None = None) -> str:
+    def allocate_number(
+        self, e164: str, customer_remote_id: str | None = None, *, destination: str | None = None
+    ) -> str:
+        """Buy ``e164`` for the account (or its customer); ``destination`` is where it should
+        ring, for carriers whose allocation carries one (None: not routed yet)."""
         raise self._unsupported("number purchase")
 
     def release_number(self, remote_id: str) -> None:

@@ -461,7 +461,7 @@ def test_server_error_is_transient(adapter: SipwiseAdapter, sipwise_account, san
     sandbox_faults({"carrier": "sipwise", "account": sipwise_account["id"], "fail_next": {"count": 1, "status": 503}})
     with pytest.raises(TransientError) as caught:
         adapter.fetch_customer("1")
-    assert caught.value.status == 503 and caught.value.message == "Service Unavailable"
+    assert caught.value.status == 503 and caught.value.message  # the carrier's words, shown as they are
 
 
 def test_rate_limit_carries_the_wait(adapter: SipwiseAdapter, sipwise_account, sandbox_faults) -> None:

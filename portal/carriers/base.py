@@ -204,6 +204,9 @@ class TrunkSpec:
     codecs: list[str] = field(default_factory=list)
     customer_ref: str = ""  # the portal customer's reference, for carriers without customers
     customer_remote_id: str | None = None  # the customer at the carrier, for carriers with customers
+    # E.164 numbers routed to the trunk, its main number first, for carriers that hold a
+    # trunk's numbers on it (Sipwise); None: not said, the carrier keeps what it has.
+    numbers: list[str] | None = None
     portal_id: str = ""
 
 

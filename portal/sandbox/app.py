@@ -36,6 +36,7 @@ OPEN_CONTROL_API_WARNING = (
     "reach this port can read every account's credentials; set it to require a bearer token."
 )
 
+
 @dataclass
 class Sandbox:
     store: Store
@@ -166,6 +167,7 @@ def create_app(
     sandbox = Sandbox(store=store, emulators=emulators, admin_token=admin_token)
     routes = list(control.routes)
     routes += [Mount(e.prefix, routes=e.routes()) for e in emulators.values()]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield

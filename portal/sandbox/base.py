@@ -143,11 +143,13 @@ def boolean_knob(name: str, value: Any) -> bool:
 
 def address_list_knob(name: str, value: Any) -> list[str]:
     def is_address(item: Any) -> bool:
+        if not isinstance(item, str):
+            return False
         try:
             ipaddress.ip_address(item)
         except ValueError:
             return False
-        return isinstance(item, str)
+        return True
 
     if not isinstance(value, list) or not all(is_address(item) for item in value):
         raise KnobError(f"{name} must be a list of IP addresses")

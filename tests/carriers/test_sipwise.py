@@ -335,7 +335,9 @@ def test_trunk_round_trip_update_password_and_delete(adapter: SipwiseAdapter, cu
 
 
 def test_a_trunk_without_numbers_keeps_what_the_platform_holds(adapter: SipwiseAdapter, customer_id: str) -> None:
-    spec = TrunkSpec(name="PBX", type="auth", customer_remote_id=customer_id, customer_ref="cust-1", numbers=[fresh_e164()])
+    spec = TrunkSpec(
+        name="PBX", type="auth", customer_remote_id=customer_id, customer_ref="cust-1", numbers=[fresh_e164()]
+    )
     created = adapter.create_trunk(spec)
     adapter.update_trunk(created.remote_id, dataclasses.replace(spec, name="PBX 2", numbers=None))  # not said
     assert adapter.fetch_trunk(created.remote_id).numbers == spec.numbers

@@ -259,7 +259,8 @@ def test_allocation_carries_a_destination(adapter, surevoip_account, sandbox_con
     since = time.time()
     adapter.allocate_number(first, customer)
     adapter.allocate_number(second, customer, destination="+441224824887")
-    posts = [json.loads(e["body"]) for e in requests_logged(sandbox_control, surevoip_account, since) if e["method"] == "POST"]
+    logged = requests_logged(sandbox_control, surevoip_account, since)
+    posts = [json.loads(entry["body"]) for entry in logged if entry["method"] == "POST"]
     assert [p["numbers"][0]["destination"] for p in posts] == ["", "441224824887"]
     assert posts[1]["numbers"][0]["voip_call"] == "0"
     assert adapter.fetch_number(f"{customer}:{second[1:]}").destination == "+441224824887"

@@ -32,7 +32,8 @@ def test_retry_after_never_exceeds_the_window_whatever_the_clock_reads():
     window = 40.0
     now = clock_reading_that_rounds_up(window)
     assert math.ceil((now + window) - now) == 41  # the trap the old arithmetic fell into
-    fault_set = FaultSet(scope=("surevoip", "acc"), knobs=checked_knobs({"rate_limit": {"requests": 0, "window_seconds": 40}}))
+    knobs = checked_knobs({"rate_limit": {"requests": 0, "window_seconds": 40}})
+    fault_set = FaultSet(scope=("surevoip", "acc"), knobs=knobs)
     verdict = Verdict()
     fault_set.judge(verdict, "surevoip:acc", now, random.Random(1))
     assert (verdict.status, verdict.retry_after) == (429, 40)

@@ -40,7 +40,8 @@ def test_nested_and_patch_secrets_are_masked():
 
 
 def test_headers_keep_only_the_scheme_of_a_credential():
-    headers = masked_headers([
-        (b"Authorization", b"Bearer abc.def"), (b"X-APIKEY", b"key-1"), (b"Cookie", b"s=1"), (b"Prefer", b"return=minimal"),
-    ])  # fmt: skip
-    assert headers == {"authorization": "Bearer *****", "x-apikey": "*****", "cookie": "*****", "prefer": "return=minimal"}
+    sent = [(b"Authorization", b"Bearer abc.def"), (b"X-APIKEY", b"k-1"), (b"Cookie", b"s=1")]
+    sent.append((b"Prefer", b"return=minimal"))
+    assert masked_headers(sent) == {
+        "authorization": "Bearer *****", "x-apikey": "*****", "cookie": "*****", "prefer": "return=minimal",
+    }  # fmt: skip

@@ -552,7 +552,8 @@ def test_billing_profiles_have_a_status(reseller: SipwiseReseller) -> None:
 @pytest.mark.parametrize(
     ("field", "rows"),
     [
-        ("peaktime_weekdays", [{"weekday": 1, "start": "08:00", "stop": "10:00"}, {"weekday": 1, "start": "10:00", "stop": "12:00"}]),
+        ("peaktime_weekdays", [{"weekday": 1, "start": "08:00", "stop": "10:00"},
+                               {"weekday": 1, "start": "10:00", "stop": "12:00"}]),
         ("peaktime_special", [{"start": "2016-01-01 08:00:00", "stop": "2016-01-02 08:00:00"},
                               {"start": "2016-01-02 08:00:00", "stop": "2016-01-02 08:00:01"}]),
     ],
@@ -568,9 +569,8 @@ def test_peak_times_round_trip(reseller: SipwiseReseller) -> None:
     weekdays = [{"weekday": 1, "start": "08:00", "stop": "10:00"}, {"weekday": 1, "start": "10:01", "stop": "12:00"},
                 {"weekday": 2, "start": "10:00", "stop": "12:00"}]  # fmt: skip
     special = [{"start": "2016-01-01 08:00:00", "stop": "2016-01-02 07:59:59"}]
-    profile_id = reseller.created(
-        "billingprofiles", {"name": "Peak", "handle": "peak_2", "peaktime_weekdays": weekdays, "peaktime_special": special}
-    )
+    body = {"name": "Peak", "handle": "peak_2", "peaktime_weekdays": weekdays, "peaktime_special": special}
+    profile_id = reseller.created("billingprofiles", body)
     profile = reseller.get(f"billingprofiles/{profile_id}")
     assert profile["peaktime_weekdays"][0] == {"weekday": 1, "start": "08:00:00", "stop": "10:00:00"}
     assert profile["peaktime_special"] == special

@@ -69,8 +69,8 @@ Choices made where the documents and research notes are silent (also in
   are non-negative numbers; ``trunk`` (number options and pstn blocks) must be a trunk
   of the account, and the account default config takes no ``options.trunk`` (a
   number-level association); a ``reg`` user is any SIP user name (1-64 characters, no
-  space, ``@``, ``:`` or ``;``): an unregistered one is skipped at call time; a ``sip`` endpoint is
-  ``user@host[:port][;|:transport=udp|tcp|tls]``. ``meta`` is an object (or ``[]``) of
+  space, ``@``, ``:`` or ``;``): an unregistered one is skipped at call time; a ``sip``
+  endpoint is ``user@host[:port][;|:transport=udp|tcp|tls]``. ``meta`` is an object (or ``[]``) of
   at most 512 bytes as JSON, whose ``key`` is a string of at most 40 characters.
 * Consecutive report: the first run (by number) of N consecutive stock numbers that all
   match ``pattern``, rows as the search shows them; ``[]`` when there is none. The request
@@ -79,8 +79,9 @@ Choices made where the documents and research notes are silent (also in
 * Trunk and 999 PUTs: a body that is neither a JSON object (``[]`` counts as none) nor
   well-formed form parameters is a 400 (trunks ``{"errors": [...]}``, 999 the
   ``success: false`` shape), never read as "no parameters".
-* 999: a ``null`` field is an absent one (optional fields may be null). PUT takes JSON (or form fields), rejects unknown fields, needs the five
-  mandatory fields, the documented lengths and an upper-case ``OUT IN`` postcode.
+* 999: a ``null`` field is an absent one (optional fields may be null). PUT takes JSON
+  (or form fields), rejects unknown fields, needs the five mandatory fields, the
+  documented lengths and an upper-case ``OUT IN`` postcode.
   Answers are arrays of one record with ``status`` (``submitted``), ``from`` and ``to``.
   GET on a number without 999 details answers ``[]``.
 * Trunks: names are ``{ACCOUNT}-{ID}`` with ID of 1-24 upper-case letters and digits
@@ -932,9 +933,8 @@ class SimwoodEmulator(CarrierEmulator):
         if size != "all":
             summary["quantity"] = int(size)
         summary["type"] = "numbers_allocated"
-        return self._report(
-            request, account, ["allocated", size, criteria], summary, lambda: self._allocated_rows(account, size, criteria)
-        )
+        rows = lambda: self._allocated_rows(account, size, criteria)  # noqa: E731
+        return self._report(request, account, ["allocated", size, criteria], summary, rows)
 
     async def consecutive_report(self, request: Request, account: Account, count: str) -> Response:
         if count not in CONSECUTIVE_COUNTS:

@@ -754,8 +754,10 @@ class Subscribers(Resource):
         """A number keeps its row, and so its id, once it has one, whichever reseller held it."""
         number_ids = account.data["number_ids"]
         if key not in number_ids:
-            known = (r.data.get("number_ids", {}).get(key) for r in self.emulator.store.by_carrier(self.emulator.name))
-            number_ids[key] = next((found for found in known if found is not None), None) or self.emulator.next_id("number")
+            resellers = self.emulator.store.by_carrier(self.emulator.name)
+            known = (r.data.get("number_ids", {}).get(key) for r in resellers)
+            found = next((number_id for number_id in known if number_id is not None), None)
+            number_ids[key] = found or self.emulator.next_id("number")
         return number_ids[key]
 
     # -- changes

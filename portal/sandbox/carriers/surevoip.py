@@ -30,8 +30,9 @@ Choices where the documents are silent (also in ``docs/sandbox/surevoip.md``):
 
 * Customer ids (``{account}``) are integers (the OpenAPI types them so), unique across every
   sandbox account of this carrier. A customer's ``username`` is its control-panel login
-  (``cust<hex>``; the partner's own account shows the partner's login), never its id. ``POST /customers`` answers ``Location: …/customers/{id}``
-  (the form the vendor's PHP library parses) with ``{"location", "customer"}``, like the
+  (``cust<hex>``; the partner's own account shows the partner's login), never its id.
+  ``POST /customers`` answers ``Location: …/customers/{id}`` (the form the vendor's PHP
+  library parses) with ``{"location", "customer"}``, like the
   number PUT's ``{"location", "number"}``. Required on POST/PUT: the ten fields the vendor's
   PHP library requires; ``email`` needs an ``@``, ``country`` three capital letters, ``phone``
   and ``fax`` digits and spaces only (no ``+``). ``PUT`` replaces the writable fields and

@@ -206,6 +206,9 @@ class TrunkSpec:
     codecs: list[str] = field(default_factory=list)
     customer_ref: str = ""  # the portal customer's reference, for carriers without customers
     customer_remote_id: str | None = None  # the customer at the carrier, for carriers with customers
+    # E.164 numbers routed to the trunk, its main number first, for carriers that hold a
+    # trunk's numbers on it (Sipwise); None: not said, the carrier keeps what it has.
+    numbers: list[str] | None = None
     portal_id: str = ""
 
 
@@ -396,7 +399,11 @@ class CarrierAdapter:
     def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
         raise self._unsupported("number search")
 
-    def allocate_number(self, e164: str, customer_remote_id: str | None = None) -> str:
+    def allocate_number(
+        self, e164: str, customer_remote_id: str | None = None, *, destination: str | None = None
+    ) -> str:
+        """Buy ``e164`` for the account (or its customer); ``destination`` is where it should
+        ring, for carriers whose allocation carries one (None: not routed yet)."""
         raise self._unsupported("number purchase")
 
     def release_number(self, remote_id: str) -> None:

@@ -38,8 +38,11 @@ Assumptions where the documents are silent:
   30 s), 5xx :class:`TransientError`, other statuses :class:`PermanentError`.
 * There is no "get by id": fetches, updates and deletes find the object by scanning
   ``…/search`` page by page. Searches send ``pagination`` (``start`` offset, ``count``
-  page size, ``sorting {"_id": 1}``); a server that ignores it and answers with the
-  whole list is handled too. Page size: ``page_size`` setting or argument (100).
+  page size, ``sorting {"_id": 1}``). Users and trunks searches are documented unpaged
+  (``data`` is a plain list): a plain-list answer that fills a page is followed by the next
+  page (the server honours ``start``/``count``); one shorter or longer than a page, or that
+  brings no row not seen yet (the server ignores them), ends the search. Page size:
+  ``page_size`` setting or argument (100).
 * Updates send the whole stored object (as the official samples do) with the managed
   fields changed, minus the read-only ``date``/``queues`` and the masked ``secret``
   (re-sent only when the portal sets a new password).
@@ -311,12 +314,20 @@ class SimotelAdapter(CarrierAdapter):
         if resource == "users":
             body["status"] = "all"
         start = 0
+        seen: set[str] = set()
         while True:
             body["pagination"] = {"start": start, "count": self.page_size, "sorting": {"_id": 1}}
             data = self._call(f"pbx/{resource}/search", body)
-            if isinstance(data, list):  # a server that does not page sends everything at once
-                yield from data
-                return
+            if isinstance(data, list):
+                # The documented unpaged answer. A server may still honour start/count (a full
+                # page: ask on) or ignore them (more than a page, or the same rows again: done).
+                fresh = [row for row in data if row.get("_id") not in seen]
+                seen.update(row.get("_id") for row in fresh)
+                yield from fresh
+                if len(data) != self.page_size or not fresh:
+                    return
+                start += len(data)
+                continue
             rows = (data or {}).get("data") or []
             yield from rows
             start += len(rows)

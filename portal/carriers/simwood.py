@@ -517,7 +517,10 @@ class SimwoodAdapter(CarrierAdapter):
             return digits(text)
         return f"{digits(text)}*" if text.startswith("+") else f"*{text}*"
 
-    def allocate_number(self, e164: str, customer_remote_id: str | None = None) -> str:
+    def allocate_number(
+        self, e164: str, customer_remote_id: str | None = None, *, destination: str | None = None
+    ) -> str:
+        # Allocation takes no body; the routing is the number's config, set by update_number.
         number = digits(e164)
         self._call("PUT", self._number_path(number))
         return number

@@ -25,7 +25,8 @@ subscriber                            ``subscribers`` item
 number                                a subscriber's primary or alias number (remote id = E.164)
 trunk                                 a subscriber: username ``trunk-<portal id or name slug>``,
                                       ``external_id`` ``trunk:<...>``, ``display_name`` = name,
-                                      preferences ``allowed_ips``, ``concurrent_max_out``, ``cli``
+                                      preferences ``allowed_ips``, ``concurrent_max_out``, ``cli``;
+                                      numbers (main first) ``primary_number`` + ``alias_numbers``
 call forwards (subscriber)            ``callforwards/<subscriber id>``: unconditional=cfu,
                                       busy=cfb, no_answer=cft (+``ringtimeout``), unavailable=cfna;
                                       destinations by priority with ``timeout``; windows = ``times``
@@ -35,6 +36,13 @@ Assumptions where the documents are silent:
 
 - Numbers: ``cc`` is the E.164 country code; ``ac`` the geographic area code when
   ``phonenumbers`` knows one, else empty; ``sn`` the rest. Reading back concatenates them.
+  Numbers are unique across the platform (one number table for all resellers).
+- ``primary_number`` is optional in released versions and required on master for
+  sipaccount customers; the notes' checklist advises always sending one. Every subscriber
+  is sent its portal primary number and every trunk its main number (``TrunkSpec.numbers``
+  first; the rest as aliases; ``numbers=None`` leaves a trunk's numbers as they are). No
+  number is invented when the portal has none: master's 422 ("A primary_number is required
+  …") is a PermanentError on ``primary_number`` (``numbers`` for a trunk).
 - Forward targets: an E.164 number is sent as digits (``4366610001``, as in the handbook);
   the platform answers ``sip:<digits>@<own domain>``, read back as E.164. A SIP URI is sent
   as is and read back as is, except a URI on the subscriber's own domain whose user part
@@ -63,6 +71,7 @@ Assumptions where the documents are silent:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -115,8 +124,9 @@ WINDOW_MARKER = "1-12"  # month range matching every month: marks the first entr
 READ_ONLY_CF_KEYS = {"destination_set", "time_set", "source_set", "bnumber_set"}
 MAX_DESTINATIONS = 10
 TRUNK_FIELDS = frozenset(
-    {"name", "type", "allowed_ips", "channels_out", "default_cli", "enabled", "customer_ref", "customer_remote_id"}
-)
+    {"name", "type", "allowed_ips", "channels_out", "default_cli", "enabled", "customer_ref", "customer_remote_id",
+     "numbers"}
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------ number formats
@@ -274,7 +284,11 @@ def retry_after_seconds(value: str | None) -> float:
         return 1.0
 
 
-FIELD_PATTERNS = (re.compile(r"field='([^']+)'"), re.compile(r"^Invalid '([^']+)'"))
+FIELD_PATTERNS = (
+    re.compile(r"field='([^']+)'"),
+    re.compile(r"^Invalid '([^']+)'"),
+    re.compile(r"^A (primary_number) is required"),  # master: a sipaccount subscriber needs one
+)
 
 
 def error_field(message: str) -> str | None:
@@ -283,6 +297,17 @@ def error_field(message: str) -> str | None:
         if match:
             return match.group(1)
     return None
+
+
+@contextlib.contextmanager
+def trunk_numbers_named_as_in_the_portal() -> Iterator[None]:
+    """A refusal of a trunk's primary or alias number names the trunk's ``numbers`` field."""
+    try:
+        yield
+    except PermanentError as error:
+        if error.field in ("primary_number", "alias_numbers") or (error.field or "").startswith("alias_numbers."):
+            error.field = "numbers"
+        raise
 
 
 # ------------------------------------------------------------------------ adapter
@@ -668,11 +693,15 @@ class SipwiseAdapter(CarrierAdapter):
         raise PermanentError("a Sipwise trunk needs the Sipwise customer of its portal customer", field="customer_ref")
 
     def _trunk_values(self, spec: TrunkSpec) -> dict[str, Any]:
-        return {
+        values = {
             "display_name": spec.name,
             "status": "active" if spec.enabled else "locked",
             "external_id": TRUNK_PREFIX + (spec.portal_id or self._trunk_username(spec)),
         }
+        if spec.numbers is not None:  # the trunk's main number is its primary_number
+            main, *others = spec.numbers or [None]
+            values.update(self._numbers(main, others))
+        return values
 
     @staticmethod
     def _trunk_preferences(spec: TrunkSpec) -> dict[str, Any]:
@@ -692,7 +721,8 @@ class SipwiseAdapter(CarrierAdapter):
             "domain": self.domain,
             "password": password,
         }
-        remote_id = self._create("subscribers", body, secrets_sent=(password,))
+        with trunk_numbers_named_as_in_the_portal():
+            remote_id = self._create("subscribers", body, secrets_sent=(password,))
         # Live at Sipwise with these credentials now: kept before the preferences, which
         # may still fail, so that the trunk can be found, retried and deleted.
         progress().landed(remote_id, secret=password)
@@ -702,7 +732,8 @@ class SipwiseAdapter(CarrierAdapter):
     def update_trunk(self, remote_id: str, spec: TrunkSpec) -> None:
         self._refuse_unheld_trunk_fields(spec)
         self._trunk(remote_id)
-        self._patch_fields(f"subscribers/{remote_id}", self._trunk_values(spec))
+        with trunk_numbers_named_as_in_the_portal():
+            self._patch_fields(f"subscribers/{remote_id}", self._trunk_values(spec))
         self._set_preferences(remote_id, self._trunk_preferences(spec))
 
     def _trunk(self, remote_id: str) -> dict[str, Any]:
@@ -731,6 +762,7 @@ class SipwiseAdapter(CarrierAdapter):
             enabled=subscriber["status"] == "active",
             customer_ref=customer.get("external_id") or "",
             customer_remote_id=str(customer["id"]),
+            numbers=[number.e164 for number in self._held_numbers(subscriber)],
             portal_id="" if marker == subscriber["username"] else marker,
         )
 

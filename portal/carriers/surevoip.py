@@ -33,7 +33,9 @@ Assumptions where the documents are silent:
   empty. ``email`` and ``phone`` are required: a customer without them is refused here.
   A missing country is sent as ``GBR`` (SureVoIP is a UK carrier).
 * The new customer's id is the last path segment of the ``Location`` of ``POST customers``
-  (both ``…/customers/{id}`` and ``…/partners/{p}/customer/{id}`` forms work).
+  (both ``…/customers/{id}`` and ``…/partners/{p}/customer/{id}`` forms work); a customer
+  list entry's id is the last segment of its ``url.href``, else its ``account``. Its
+  ``username`` is the customer's control-panel login, never taken for the id.
 * There is no documented DELETE for customers or numbers, nor any customer reference
   field: delete and release are unsupported, and ``find_customer`` matches company name
   and email. Customer status, ``external_ref`` and ``portal_id`` are not held.
@@ -45,11 +47,20 @@ Assumptions where the documents are silent:
   ring timeout, no time windows): clearing the forwards clears the destination, and the
   forward's on/off is the number's ``activated``. Ring timeouts are not held (read back
   as the default).
-* ``search_numbers``: a pattern starting with ``+`` is a number prefix sent as ``areacode``
-  (national form); any other pattern goes to ``number_filter`` (digits or keypad letters).
-* Allocation reserves with ``activated: "1"`` and no destination. A number already on the
-  customer is adopted; one held by another of the partner's customers raises
-  DuplicateError naming it; anything else SureVoIP refuses is a PermanentError.
+* ``search_numbers`` (S2 number search, national numbers): a complete E.164 number
+  (``phonenumbers`` says valid) is looked up with ``number_range=N-N``; any other ``+``
+  pattern is a prefix: ``areacode`` takes area codes only, so the prefix's area code is
+  sent (when the prefix holds one) with the rest of the prefix as ``number_filter``, and
+  the answers that do not start with the prefix are dropped client-side, reading up to
+  ``MAX_SEARCH_PAGES`` pages to fill ``limit``. Non-UK prefixes find nothing (SureVoIP
+  sells UK numbers). A pattern without ``+`` goes to ``number_filter`` (digits or keypad
+  letters within the local number).
+* Allocation reserves with ``activated: "1"`` and a ``destination``, as every documented
+  allocation body has one: the ``destination`` argument when given (E.164 → digits with
+  ``voip_call: "0"``, SIP URI → as is), else ``""``, held but not routed until
+  ``update_number`` routes it. A number already on the customer is adopted; one held by
+  another of the partner's customers raises DuplicateError naming it; anything else
+  SureVoIP refuses is a PermanentError.
 * Rate limit: ``X-SureVoIP-API-RateLimit-Remaining`` / ``-TimeToResetSecs`` are recorded
   after every authenticated answer in ``rate_budget`` (and passed to ``on_rate_budget``);
   with nothing left the adapter refuses locally until the reset instead of spending a
@@ -67,6 +78,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import phonenumbers
 
 from .base import (
     AccountConfig,
@@ -95,6 +107,9 @@ log = logging.getLogger(__name__)
 PLACEHOLDER = "-"
 DEFAULT_COUNTRY = "GBR"
 DEFAULT_PAGE_SIZE = 50
+UK_COUNTRY_CODE = "44"
+# A prefix search reads at most this many pages of offers (page_size each) to fill its limit.
+MAX_SEARCH_PAGES = 20
 # A 429 without either header: wait as long as a whole SureVoIP window, the safe choice.
 FALLBACK_RETRY_AFTER = 3600.0
 ISO2_TO_ISO3 = {
@@ -155,6 +170,33 @@ def portal_destination(destination: str) -> str | None:
     if destination.lower().startswith("sip:"):
         return destination
     return "sip:" + destination
+
+
+def last_path_segment(url: str) -> str:
+    """``…/customers/12345`` (or ``…/partners/p/customer/12345/``, query and all) → ``12345``."""
+    return url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def is_whole_number(e164: str) -> bool:
+    """Whether ``e164`` is a complete number of its country's plan (not a prefix of one)."""
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def area_code_of(national: str) -> str | None:
+    """The UK area code (national form, ``01224``) a national prefix starts with, if it is
+    long enough to contain one; None for non-geographic ranges and shorter prefixes."""
+    padded = national + "0" * max(0, 11 - len(national))
+    try:
+        parsed = phonenumbers.parse(padded, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    length = phonenumbers.length_of_geographical_area_code(parsed)
+    if not length or len(national) < length + 1:
+        return None
+    return national[: length + 1]
 
 
 def flag(value: bool) -> str:
@@ -393,8 +435,7 @@ class SureVoIPAdapter(CarrierAdapter):
 
     def create_customer(self, spec: CustomerSpec) -> str:
         response = self._request("POST", "customers", json=self._customer_body(spec), expect=(200, 201))
-        location = response.headers.get("Location", "")
-        customer = location.rstrip("/").rsplit("/", 1)[-1]
+        customer = last_path_segment(response.headers.get("Location", ""))
         if not customer:
             raise PermanentError("SureVoIP created the customer but gave no Location", status=response.status_code)
         return customer
@@ -417,11 +458,22 @@ class SureVoIPAdapter(CarrierAdapter):
 
     def iter_customers(self) -> Iterator[tuple[str, CustomerSpec]]:
         for entry in self._pages(self._customers_path):
-            yield str(entry["username"]), self._customer_spec(entry)
+            yield self._listed_customer_id(entry), self._customer_spec(entry)
 
     def _customer_ids(self) -> Iterator[str]:
         for entry in self._pages(self._customers_path):
-            yield str(entry["username"])
+            yield self._listed_customer_id(entry)
+
+    @staticmethod
+    def _listed_customer_id(entry: dict[str, Any]) -> str:
+        """A list entry's ``{account}``: the last segment of its ``url.href`` (as a create's
+        ``Location``), else its ``account``. Never its ``username``, the control-panel login."""
+        href = (entry.get("url") or {}).get("href") if isinstance(entry.get("url"), dict) else None
+        if href:
+            return last_path_segment(href)
+        if entry.get("account") not in (None, ""):
+            return str(entry["account"])
+        raise TransientError("SureVoIP listed a customer without its url or account")
 
     # -- subscribers: the customers' SIP accounts, read only -------------------------
     @staticmethod
@@ -482,30 +534,66 @@ class SureVoIPAdapter(CarrierAdapter):
         self._request("PUT", self._number_path(customer, number), json=body, expect=(200, 201))
 
     def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
-        params: dict[str, Any] = {"limit": limit}
-        if pattern.startswith("+"):
-            national = "0" + carrier_number(pattern, field="pattern")[2:]
-            params["areacode"] = national
-        elif pattern:
-            params["number_filter"] = pattern
-        found = self._get("numbers", **params).get("list") or []
-        return [
-            AvailableNumber(
-                e164=portal_number(str(entry["number_complete"])),
-                price=str(entry.get("number_one_off_price", "")),
-                tier=str(entry.get("number_quality", "")),
-            )
-            for entry in found[:limit]
-        ]
+        if not pattern.startswith("+"):
+            # Digits or keypad letters anywhere in the local number: SureVoIP's number_filter.
+            found = self._get("numbers", limit=limit, **({"number_filter": pattern} if pattern else {}))
+            return [self._offer(entry) for entry in (found.get("list") or [])[:limit]]
+        digits = carrier_number(pattern, field="pattern")
+        if not digits.startswith(UK_COUNTRY_CODE):
+            return []  # SureVoIP sells UK numbers only, shown in national form
+        national = "0" + digits[len(UK_COUNTRY_CODE) :]
+        if is_whole_number(pattern):
+            # number_range checks "a complete number" (S2); N-N is exactly that one number.
+            found = self._get("numbers", number_range=f"{national}-{national}", limit=limit)
+            return [self._offer(entry) for entry in (found.get("list") or [])[:limit]]
+        return self._search_by_prefix(national, limit)
 
-    def allocate_number(self, e164: str, customer_remote_id: str | None = None) -> str:
+    def _search_by_prefix(self, national: str, limit: int) -> list[AvailableNumber]:
+        """Numbers starting with ``national``: ``areacode`` takes area codes only, so send the
+        prefix's area code (and the rest as ``number_filter``, which matches within the local
+        number) and keep the numbers that really start with the prefix."""
+        params: dict[str, Any] = {}
+        areacode = area_code_of(national)
+        if areacode is not None:
+            params["areacode"] = areacode
+            if len(national) > len(areacode):
+                params["number_filter"] = national[len(areacode) :]
+        offers: list[AvailableNumber] = []
+        for page in range(1, MAX_SEARCH_PAGES + 1):
+            doc = self._get("numbers", **params, page=page, limit=self.page_size)
+            entries = doc.get("list") or []
+            offers += [
+                self._offer(entry) for entry in entries if str(entry.get("number_complete", "")).startswith(national)
+            ]
+            next_page = _as_int(doc.get("next_page"))
+            if len(offers) >= limit or not entries or next_page is None or next_page <= page:
+                break
+        return offers[:limit]
+
+    @staticmethod
+    def _offer(entry: dict[str, Any]) -> AvailableNumber:
+        return AvailableNumber(
+            e164=portal_number(str(entry["number_complete"])),
+            price=str(entry.get("number_one_off_price", "")),
+            tier=str(entry.get("number_quality", "")),
+        )
+
+    def allocate_number(
+        self, e164: str, customer_remote_id: str | None = None, *, destination: str | None = None
+    ) -> str:
         if not customer_remote_id:
             raise PermanentError("SureVoIP allocates a number to a customer: choose one", field="customer")
         number = carrier_number(e164)
         remote_id = f"{customer_remote_id}:{number}"
         if self._number_exists(remote_id):
             return remote_id  # a retried allocation adopts what the first one did
-        body = {"numbers": [{"number": number, "activated": "1"}]}
+        # Every documented allocation carries a destination: the one given, else "" (held, not
+        # routed yet; update_number routes it).
+        routed, voip_call = carrier_destination(destination)
+        entry = {"number": number, "destination": routed, "activated": "1"}
+        if voip_call is not None:
+            entry["voip_call"] = voip_call
+        body = {"numbers": [entry]}
         try:
             self._request("POST", self._customer_path(customer_remote_id, "/numbers"), json=body, expect=(200, 201))
         except PermanentError as error:

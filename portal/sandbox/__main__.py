@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 import uvicorn
@@ -20,6 +21,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state", help="SQLite file that keeps the state across restarts")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
+    # The sandbox's own messages (the open-control-API warning) in uvicorn's style, on stderr.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:  %(message)s"))
+    sandbox_log = logging.getLogger("portal.sandbox")
+    sandbox_log.addHandler(handler)
+    level = logging.getLevelName(args.log_level.upper())
+    sandbox_log.setLevel(level if isinstance(level, int) else logging.DEBUG)  # uvicorn's "trace" too
+    sandbox_log.propagate = False
     app = create_app(state_file=args.state, admin_token=os.environ.get("SANDBOX_ADMIN_TOKEN") or None)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
 

@@ -7,8 +7,12 @@ sandbox adds almost nothing to a request.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -21,8 +25,16 @@ from . import control
 from .base import CarrierEmulator
 from .carriers import EMULATORS
 from .faults import FaultInjector
-from .requestlog import MAX_BODY, RequestLog
+from .requestlog import RequestLog, masked_body, masked_headers, masked_query
 from .store import Store
+
+log = logging.getLogger("portal.sandbox")
+REPEATED_SLASHES = re.compile(r"/{2,}")
+
+OPEN_CONTROL_API_WARNING = (
+    "The sandbox control API (/_sandbox/) is OPEN: SANDBOX_ADMIN_TOKEN is not set, so anyone who can "
+    "reach this port can read every account's credentials; set it to require a bearer token."
+)
 
 
 @dataclass
@@ -82,6 +94,13 @@ class CarrierTraffic:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        received_path = scope["path"]
+        if "//" in received_path:
+            # The carriers' front servers (nginx; Apache 2.4.39+ for Simotel) merge repeated
+            # slashes before routing, so ``//api/customers/`` is ``/api/customers/``.
+            scope = {**scope, "path": REPEATED_SLASHES.sub("/", received_path)}
+            if scope.get("raw_path"):
+                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
         emulator = self.sandbox.emulator_for(scope["path"])
         if emulator is None:
             await self.app(scope, receive, send)
@@ -113,10 +132,11 @@ class CarrierTraffic:
                 carrier=emulator.name,
                 account=account_id,
                 method=scope["method"],
-                path=scope["path"],
-                query=scope.get("query_string", b"").decode("latin-1"),
+                path=received_path,
+                query=masked_query(scope.get("query_string", b"").decode("latin-1")),
+                headers=masked_headers(scope.get("headers", [])),
                 status=status,
-                body=body[:MAX_BODY].decode("utf-8", "replace"),
+                body=masked_body(body),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
 
@@ -140,12 +160,20 @@ def create_app(
     admin_token: str | None = None,
     carriers: list[type[CarrierEmulator]] | None = None,
 ) -> ASGIApp:
+    if not admin_token:
+        log.warning(OPEN_CONTROL_API_WARNING)
     store = Store(state_file)
     emulators = {cls.name: cls(store) for cls in (carriers if carriers is not None else EMULATORS)}
     sandbox = Sandbox(store=store, emulators=emulators, admin_token=admin_token)
     routes = list(control.routes)
     routes += [Mount(e.prefix, routes=e.routes()) for e in emulators.values()]
-    app = Starlette(routes=routes, on_shutdown=[store.close])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = sandbox
     return CarrierTraffic(app, sandbox)
 

@@ -10,7 +10,10 @@ persist it without knowing any carrier.
 from __future__ import annotations
 
 import base64
+import ipaddress
+import math
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +65,17 @@ def new_secret(nbytes: int = 18) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def whole_seconds_left(started: float, length: float, now: float) -> int:
+    """Whole seconds until a window of ``length`` seconds that began at ``started`` ends.
+
+    Rounded up, as ``Retry-After`` must not send a client back too early, but never past
+    the window itself: ``started + length - now`` is computed in floating point, and when
+    the clock sits just below a power of two it comes out a hair above ``length``
+    (40.000000000000114 for a 40 s window), which a plain ``ceil`` turns into 41.
+    """
+    return max(0, math.ceil(min(length, started + length - now)))
+
+
 def basic_credentials(request: Request) -> tuple[str, str] | None:
     """The (user, password) of an HTTP Basic ``Authorization`` header, or None."""
     header = request.headers.get("authorization", "")
@@ -76,6 +90,70 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
     if not sep:
         return None
     return user, password
+
+
+# -- per-account knobs (PATCH /_sandbox/accounts/{id}) ------------------------------
+class KnobError(ValueError):
+    """A config value the emulator cannot use; the text names the knob and what it takes."""
+
+
+Knob = Callable[[str, Any], Any]  # (name, value) -> the value to store, or KnobError
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def seconds_knob(*, zero_allowed: bool) -> Knob:
+    def check(name: str, value: Any) -> float:
+        if not _is_number(value) or value < 0 or (value == 0 and not zero_allowed):
+            bound = "0 or more" if zero_allowed else "more than 0"
+            raise KnobError(f"{name} must be a number of seconds, {bound}")
+        return value
+
+    return check
+
+
+def whole_number_knob(minimum: int, maximum: int | None = None, *, also: tuple[int, ...] = ()) -> Knob:
+    def check(name: str, value: Any) -> int:
+        in_range = _is_number(value) and value == int(value) and minimum <= value <= (maximum or math.inf)
+        if not (in_range or (_is_number(value) and value in also)):
+            extra = "".join(f"{choice} or " for choice in also)
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"{minimum} or more"
+            raise KnobError(f"{name} must be a whole number: {extra}{bound}")
+        return int(value)
+
+    return check
+
+
+def choice_knob(*choices: str) -> Knob:
+    def check(name: str, value: Any) -> str:
+        if value not in choices:
+            raise KnobError(f"{name} must be one of: {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def boolean_knob(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise KnobError(f"{name} must be true or false")
+    return value
+
+
+def address_list_knob(name: str, value: Any) -> list[str]:
+    def is_address(item: Any) -> bool:
+        if not isinstance(item, str):
+            return False
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            return False
+        return True
+
+    if not isinstance(value, list) or not all(is_address(item) for item in value):
+        raise KnobError(f"{name} must be a list of IP addresses")
+    return value
 
 
 class CarrierEmulator:
@@ -109,6 +187,21 @@ class CarrierEmulator:
     def public_state(self, account: Account) -> dict[str, Any]:
         """What ``GET /_sandbox/accounts/{id}/state`` shows for this account."""
         return account.data
+
+    # The knobs ``PATCH /_sandbox/accounts/{id}`` may set in ``account.config``, each with
+    # its check; anything else is refused there, so an account never holds a value its
+    # emulator cannot use.
+    config_knobs: dict[str, Knob] = {}
+
+    def checked_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The changes as they will be stored (None: back to the default); KnobError if any is wrong."""
+        unknown = sorted(set(changes) - set(self.config_knobs))
+        if unknown:
+            takes = ", ".join(sorted(self.config_knobs)) or "no knobs"
+            raise KnobError(f"unknown {self.name} config key {unknown[0]!r}; {self.name} takes: {takes}")
+        return {
+            name: None if value is None else self.config_knobs[name](name, value) for name, value in changes.items()
+        }
 
     # Kinds (portal terms: "subscriber", "trunk"...) this emulator can make in bulk.
     bulk_kinds: tuple[str, ...] = ()

@@ -8,7 +8,6 @@ When ``SANDBOX_ADMIN_TOKEN`` is set, every call needs ``Authorization: Bearer TO
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import uuid
 from typing import Any
@@ -17,10 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .base import Account
+from .base import Account, KnobError
 from .faults import FaultSpecError
-
-AUTH_MODES = ("basic", "apikey", "both")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -112,24 +109,9 @@ def _find_account(request: Request) -> Account | JSONResponse:
     return account
 
 
-def _is_address_list(value: Any) -> bool:
-    # Simotel's allow-list holds single addresses, compared with the caller's address.
-    return isinstance(value, list) and all(_is_address(item) for item in value)
-
-
-def _is_address(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
-
-
 @guarded
 async def account_detail(request: Request) -> Response:
-    """GET shows an account; PATCH merges keys into its config; DELETE removes it."""
+    """GET shows an account; PATCH merges checked knobs into its config (null: default); DELETE removes it."""
     account = _find_account(request)
     if isinstance(account, Response):
         return account
@@ -141,11 +123,15 @@ async def account_detail(request: Request) -> Response:
         body = await _json_body(request)
         if isinstance(body, Response):
             return body
-        if "auth_mode" in body and body["auth_mode"] not in AUTH_MODES:
-            return _error(400, f"auth_mode must be one of: {', '.join(AUTH_MODES)}")
-        if "allowed_ips" in body and not _is_address_list(body["allowed_ips"]):
-            return _error(400, "allowed_ips must be a list of IP addresses")
-        account.config.update(body)
+        try:
+            changes = sandbox.emulators[account.carrier].checked_config(body)
+        except KnobError as exc:
+            return _error(400, str(exc))
+        for name, value in changes.items():
+            if value is None:
+                account.config.pop(name, None)
+            else:
+                account.config[name] = value
         sandbox.store.save(account)
     return JSONResponse(_account_doc(request, account))
 

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .base import whole_seconds_left
+
 Scope = tuple[str | None, str | None]  # (carrier, account)
 
 SCOPE_KEYS = ("carrier", "account")
@@ -198,7 +200,7 @@ class FaultSet:
             start = now
         if self.window_count[who] >= limit["requests"]:
             verdict.status = 429
-            verdict.retry_after = max(1, math.ceil(start + window - now))
+            verdict.retry_after = max(1, whole_seconds_left(start, window, now))
             return True
         self.window_count[who] += 1
         return False

@@ -101,7 +101,7 @@ def test_server_error_is_transient(adapter, simwood_account, sandbox_faults):
                     "fail_next": {"count": 1, "status": 503}})
     with pytest.raises(TransientError) as caught:
         adapter.test_connection()
-    assert caught.value.status == 503 and caught.value.message == "Service Unavailable"
+    assert caught.value.status == 503 and caught.value.message  # the carrier's words, shown as they are
     adapter.test_connection()
 
 
@@ -222,8 +222,7 @@ def test_validation_error_carries_simwoods_message_and_field(adapter):
     with pytest.raises(PermanentError) as caught:
         bad_number = ForwardSpec("unconditional", destinations=[Destination("+12")])
         adapter.set_forwards("number", remote_id, [bad_number])
-    assert caught.value.message == "Routing block 'default' step 0 endpoint 0 parameter 'number' is invalid."
-    assert caught.value.field == "number" and caught.value.status == 400
+    assert caught.value.field == "number" and caught.value.status == 400 and "'number'" in caught.value.message
 
 
 def test_validation_error_in_a_200_answer_is_still_an_error(adapter, sandbox_control, simwood_account):
@@ -252,8 +251,7 @@ def test_emergency_address_round_trip_and_validation(adapter):
         too_long = EmergencyAddress(name="Acme", premises="1", thoroughfare="High St",
                                     locality="L" * 31, postcode="LS11 5DF")
         adapter.set_emergency_address(remote_id, too_long)
-    assert caught.value.message == "Field 'locality' must be at most 30 characters"
-    assert caught.value.field == "locality"
+    assert caught.value.field == "locality" and caught.value.status == 400
 
 
 # ------------------------------------------------------------------ trunks

@@ -29,6 +29,7 @@ from portal.carriers.base import (
 )
 from portal.carriers.sipwise import SipwiseAdapter, clock, times_to_windows, window_to_times
 from tests.carriers.sandbox_config import config_for
+from tests.fresh_numbers import fresh_e164
 
 
 
@@ -78,14 +79,16 @@ def customer_spec(portal_id: str = "cust-1", **fields) -> CustomerSpec:
 
 
 def subscriber_spec(customer_id: str, username: str = "alice", **fields) -> SubscriberSpec:
+    """A subscriber with numbers of its own: Sipwise numbers are unique across the platform."""
+    primary = fields.pop("primary_number") if "primary_number" in fields else fresh_e164()
     defaults = {
         "username": username,
         "password": "Sip-Pass-2026x",
         "display_name": "Alice",
-        "primary_number": "+441132960001",
-        "alias_numbers": ["+441132960002"],
+        "primary_number": primary,
+        "alias_numbers": [fresh_e164()],
         "customer_remote_id": customer_id,
-        "caller_id": "+441132960001",
+        "caller_id": primary or "",
         "call_limit": 2,
         "portal_id": f"sub-{username}",
     }
@@ -192,7 +195,7 @@ def test_subscriber_round_trip(adapter: SipwiseAdapter, customer_id: str, carrie
     assert adapter.fetch_subscriber(remote_id) == fetched_view(spec, adapter.domain)
     stored = carrier_state()["subscribers"][remote_id]
     assert stored["primary_number"]["cc"] == "44" and stored["password"] == "Sip-Pass-2026x"
-    assert carrier_state()["subscriberpreferences"][remote_id] == {"cli": "441132960001", "concurrent_max": 2}
+    assert carrier_state()["subscriberpreferences"][remote_id] == {"cli": spec.caller_id[1:], "concurrent_max": 2}
 
 
 def test_subscriber_update_and_delete(adapter: SipwiseAdapter, customer_id: str, carrier_state) -> None:
@@ -202,7 +205,7 @@ def test_subscriber_update_and_delete(adapter: SipwiseAdapter, customer_id: str,
         customer_id,
         password=None,
         display_name="Alice B",
-        primary_number="+441132960005",
+        primary_number=fresh_e164(),
         alias_numbers=[],
         status="suspended",
         caller_id="",
@@ -221,17 +224,28 @@ def test_duplicate_subscriber_is_adoptable(adapter: SipwiseAdapter, customer_id:
     spec = subscriber_spec(customer_id)
     remote_id = adapter.create_subscriber(spec)
     with pytest.raises(DuplicateError) as caught:
-        adapter.create_subscriber(dataclasses.replace(spec, primary_number="+441132960077", alias_numbers=[]))
+        adapter.create_subscriber(dataclasses.replace(spec, primary_number=fresh_e164(), alias_numbers=[]))
     assert caught.value.message == "Subscriber already exists."
     assert adapter.find_subscriber(spec) == remote_id
     assert adapter.find_subscriber(subscriber_spec(customer_id, username="nobody")) is None
 
 
 def test_number_held_by_another_subscriber_is_a_duplicate(adapter: SipwiseAdapter, customer_id: str) -> None:
-    adapter.create_subscriber(subscriber_spec(customer_id))
+    held = adapter.create_subscriber(subscriber_spec(customer_id))
+    number = adapter.fetch_subscriber(held).primary_number
     with pytest.raises(DuplicateError) as caught:
-        adapter.create_subscriber(subscriber_spec(customer_id, username="bob", alias_numbers=[]))
+        adapter.create_subscriber(subscriber_spec(customer_id, username="bob", primary_number=number, alias_numbers=[]))
     assert "already exists" in caught.value.message
+
+
+def test_a_number_another_reseller_holds_is_refused(make_adapter, new_sandbox_account) -> None:
+    """notes 5.5: one number table for the whole platform, whoever the reseller."""
+    theirs = make_adapter(new_sandbox_account("sipwise"))
+    number = fresh_e164()
+    theirs.create_subscriber(subscriber_spec(theirs.create_customer(customer_spec()), primary_number=number))
+    ours = make_adapter()
+    with pytest.raises(DuplicateError):
+        ours.create_subscriber(subscriber_spec(ours.create_customer(customer_spec()), primary_number=number))
 
 
 def test_subscriber_errors_never_show_the_sip_password(adapter: SipwiseAdapter, customer_id: str) -> None:
@@ -259,7 +273,7 @@ def test_unknown_subscriber_is_not_found(adapter: SipwiseAdapter) -> None:
 def test_iter_subscribers_pages_and_skips_trunks(make_adapter, customer_id: str) -> None:
     adapter = make_adapter(page_size=2)
     specs = [
-        subscriber_spec(customer_id, f"u{n}", primary_number=f"+4411329610{n:02d}", alias_numbers=[]) for n in range(5)
+        subscriber_spec(customer_id, f"u{n}", alias_numbers=[]) for n in range(5)
     ]
     created = {adapter.create_subscriber(spec) for spec in specs}
     adapter.create_trunk(TrunkSpec(name="PBX", type="auth", customer_ref="cust-1", portal_id="t1"))
@@ -271,18 +285,20 @@ def test_iter_subscribers_pages_and_skips_trunks(make_adapter, customer_id: str)
 # -------------------------------------------------------------------------- numbers
 def test_numbers_are_held_by_subscribers(make_adapter, customer_id: str) -> None:
     adapter = make_adapter(page_size=1)
-    remote_id = adapter.create_subscriber(subscriber_spec(customer_id))
-    adapter.create_subscriber(subscriber_spec(customer_id, "bob", primary_number="+390612345678", alias_numbers=[]))
+    alice = subscriber_spec(customer_id)
+    rome = "+39061" + fresh_e164()[-7:]  # a number whose area code is not the UK's
+    remote_id = adapter.create_subscriber(alice)
+    adapter.create_subscriber(subscriber_spec(customer_id, "bob", primary_number=rome, alias_numbers=[]))
     numbers = dict(adapter.iter_numbers())
-    assert set(numbers) == {"+441132960001", "+441132960002", "+390612345678"}
-    alias = adapter.fetch_number("+441132960002")
+    assert set(numbers) == {alice.primary_number, *alice.alias_numbers, rome}
+    alias = adapter.fetch_number(alice.alias_numbers[0])
     assert alias.destination == f"sip:alice@{adapter.domain}" and alias.customer_remote_id == customer_id
-    assert adapter.fetch_number("+390612345678").e164 == "+390612345678"
+    assert adapter.fetch_number(rome).e164 == rome
     with pytest.raises(NotFoundError):
-        adapter.fetch_number("+441132960999")
+        adapter.fetch_number(fresh_e164())
     with pytest.raises(UnsupportedError):
-        adapter.update_number("+441132960001", alias)
-    assert adapter.fetch_subscriber(remote_id).alias_numbers == ["+441132960002"]
+        adapter.update_number(alice.primary_number, alias)
+    assert adapter.fetch_subscriber(remote_id).alias_numbers == alice.alias_numbers
 
 
 # --------------------------------------------------------------------------- trunks
@@ -295,13 +311,18 @@ def test_trunk_round_trip_update_password_and_delete(adapter: SipwiseAdapter, cu
         default_cli="+441132960050",
         customer_ref="cust-1",
         customer_remote_id=customer_id,
+        numbers=[fresh_e164(), fresh_e164()],
         portal_id="trunk-9",
     )
     created = adapter.create_trunk(spec)
     assert created.password and adapter.fetch_trunk(created.remote_id) == spec
-    assert carrier_state()["subscribers"][created.remote_id]["password"] == created.password
+    stored = carrier_state()["subscribers"][created.remote_id]
+    assert stored["password"] == created.password
+    assert "+" + "".join(stored["primary_number"][part] for part in ("cc", "ac", "sn")) == spec.numbers[0]
     assert adapter.find_trunk(spec) == created.remote_id
-    changed = dataclasses.replace(spec, allowed_ips=["203.0.113.5"], channels_out=None, enabled=False)
+    changed = dataclasses.replace(
+        spec, allowed_ips=["203.0.113.5"], channels_out=None, enabled=False, numbers=[spec.numbers[1]]
+    )
     adapter.update_trunk(created.remote_id, changed)
     assert adapter.fetch_trunk(created.remote_id) == changed
     new_password = adapter.reset_trunk_password(created.remote_id)
@@ -311,6 +332,36 @@ def test_trunk_round_trip_update_password_and_delete(adapter: SipwiseAdapter, cu
     adapter.delete_trunk(created.remote_id)
     with pytest.raises(NotFoundError):
         adapter.fetch_trunk(created.remote_id)
+
+
+def test_a_trunk_without_numbers_keeps_what_the_platform_holds(adapter: SipwiseAdapter, customer_id: str) -> None:
+    spec = TrunkSpec(
+        name="PBX", type="auth", customer_remote_id=customer_id, customer_ref="cust-1", numbers=[fresh_e164()]
+    )
+    created = adapter.create_trunk(spec)
+    adapter.update_trunk(created.remote_id, dataclasses.replace(spec, name="PBX 2", numbers=None))  # not said
+    assert adapter.fetch_trunk(created.remote_id).numbers == spec.numbers
+    adapter.update_trunk(created.remote_id, dataclasses.replace(spec, numbers=[]))  # said: none
+    assert adapter.fetch_trunk(created.remote_id).numbers == []
+
+
+def test_on_a_master_platform_subscribers_and_trunks_carry_a_primary_number(
+    make_adapter, sipwise_account, sandbox_control, customer_id: str
+) -> None:
+    """notes 5.5 and the client checklist (8): a primary_number for every sipaccount subscriber,
+    trunks included; master refuses one without it, and the carrier's refusal names the field."""
+    sandbox_control.patch(f"/_sandbox/accounts/{sipwise_account['id']}", json={"require_primary_number": True})
+    adapter = make_adapter()
+    assert adapter.create_subscriber(subscriber_spec(customer_id))
+    trunk = TrunkSpec(name="PBX", type="auth", customer_remote_id=customer_id, customer_ref="cust-1")
+    created = adapter.create_trunk(dataclasses.replace(trunk, numbers=[fresh_e164()]))
+    assert adapter.fetch_trunk(created.remote_id).numbers
+    with pytest.raises(PermanentError) as caught:
+        adapter.create_subscriber(subscriber_spec(customer_id, "nonumber", primary_number=None, alias_numbers=[]))
+    assert caught.value.field == "primary_number" and caught.value.status == 422
+    with pytest.raises(PermanentError) as caught:
+        adapter.create_trunk(dataclasses.replace(trunk, name="Bare", portal_id="t-bare"))
+    assert caught.value.field == "numbers" and caught.value.status == 422
 
 
 def test_trunk_gaps_are_refused(adapter: SipwiseAdapter, customer_id: str) -> None:
@@ -437,10 +488,13 @@ def forward_sets(draw) -> list[ForwardSpec]:
 
 
 @pytest.fixture(scope="module")
-def forwards_subscriber(sandbox_url) -> Iterator[tuple[SipwiseAdapter, str]]:
-    """One sandbox account and subscriber shared by every hypothesis example."""
-    with httpx.Client(base_url=sandbox_url, timeout=10) as control:
-        account = control.post("/_sandbox/accounts", json={"carrier": "sipwise"}).json()
+def forwards_subscriber(sandbox_control) -> Iterator[tuple[SipwiseAdapter, str]]:
+    """One sandbox account and subscriber shared by every hypothesis example.
+
+    Through ``sandbox_control``, which carries ``SANDBOX_ADMIN_TOKEN`` when one is set."""
+    created = sandbox_control.post("/_sandbox/accounts", json={"carrier": "sipwise"})
+    assert created.status_code == 201, created.text
+    account = created.json()
     adapter = SipwiseAdapter(config_for(account))
     customer_id = adapter.create_customer(customer_spec())
     remote_id = adapter.create_subscriber(subscriber_spec(customer_id))
@@ -461,7 +515,7 @@ def test_server_error_is_transient(adapter: SipwiseAdapter, sipwise_account, san
     sandbox_faults({"carrier": "sipwise", "account": sipwise_account["id"], "fail_next": {"count": 1, "status": 503}})
     with pytest.raises(TransientError) as caught:
         adapter.fetch_customer("1")
-    assert caught.value.status == 503 and caught.value.message == "Service Unavailable"
+    assert caught.value.status == 503 and caught.value.message  # the carrier's words, shown as they are
 
 
 def test_rate_limit_carries_the_wait(adapter: SipwiseAdapter, sipwise_account, sandbox_faults) -> None:

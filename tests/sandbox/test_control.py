@@ -13,7 +13,11 @@ every test.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,8 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from portal.sandbox import control
+from portal.sandbox.app import OPEN_CONTROL_API_WARNING, create_app
 from portal.sandbox.probes import PROBES, basic_login, probe_for
-from portal.sandbox.process import SandboxProcess
+from portal.sandbox.process import PROJECT_ROOT, SandboxProcess, free_port, wait_until_up
 
 CARRIERS = ("simwood", "surevoip", "sipwise", "simotel")
 
@@ -33,7 +39,9 @@ SETTINGS_KEYS = {
     "simotel": {"username", "password", "api_key"},
 }
 
-LOG_FIELDS = {"seq", "time", "carrier", "account", "method", "path", "query", "status", "body", "duration_ms"}
+LOG_FIELDS = {
+    "seq", "time", "carrier", "account", "method", "path", "query", "headers", "status", "body", "duration_ms",
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- helpers
@@ -231,6 +239,43 @@ def test_patch_refuses_bad_values_and_keeps_the_config(body, message, new_sandbo
     assert sandbox_control.get(f"/_sandbox/accounts/{account['id']}").json()["config"] == {}
 
 
+@pytest.mark.parametrize(
+    "carrier, body",
+    [
+        ("simwood", {"config_error_status": "abc"}),
+        ("simwood", {"config_error_status": 302}),
+        ("simwood", {"report_ready_seconds": -1}),
+        ("simwood", {"report_expiry_seconds": 0}),
+        ("surevoip", {"rate_limit_per_hour": "lots"}),
+        ("surevoip", {"rate_limit_per_hour": 2.5}),
+        ("surevoip", {"rate_limit_window_secs": 0}),
+        ("surevoip", {"rate_limit_window_secs": True}),
+        ("simotel", {"auth_mode": None, "allowed_ips": "127.0.0.1"}),
+        ("sipwise", {"report_ready_seconds": 1}),
+        ("simwood", {"auth_mode": "basic"}),
+    ],
+)
+def test_patch_checks_every_knob_and_names_the_bad_one(carrier, body, new_sandbox_account, sandbox_control, http):
+    """Issue #16: a knob the emulator cannot use is refused (400 naming it), not stored to break the account."""
+    account = new_sandbox_account(carrier)
+    response = sandbox_control.patch(f"/_sandbox/accounts/{account['id']}", json=body)
+    assert response.status_code == 400
+    named = [key for key in body if body[key] is not None]
+    assert any(f"{key}" in response.json()["error"] for key in named), response.text
+    assert sandbox_control.get(f"/_sandbox/accounts/{account['id']}").json()["config"] == {}
+    assert probe(http, account).status_code == 200
+
+
+def test_patch_accepts_good_knobs_and_null_restores_the_default(new_sandbox_account, sandbox_control):
+    account = new_sandbox_account("simwood")
+    url = f"/_sandbox/accounts/{account['id']}"
+    good = {"config_error_status": 200, "report_ready_seconds": 0, "report_expiry_seconds": 1.5}
+    assert sandbox_control.patch(url, json=good).json()["config"] == good
+    assert sandbox_control.patch(url, json={"config_error_status": None}).json()["config"] == {
+        "report_ready_seconds": 0, "report_expiry_seconds": 1.5,
+    }  # fmt: skip
+
+
 def test_patch_of_an_unknown_account_is_404(sandbox_control):
     assert sandbox_control.patch("/_sandbox/accounts/nosuchaccount", json={"auth_mode": "basic"}).status_code == 404
 
@@ -254,6 +299,61 @@ def test_log_entry_has_every_field(new_sandbox_account, sandbox_control, http):
     assert entry["status"] == 200 and entry["body"] == body.decode()
     assert abs(entry["time"] - time.time()) < 60 and 0 < entry["duration_ms"] < 10_000
     assert "api_key" not in str(entry) and settings["password"] not in str(entry)
+
+
+# Secrets a client sends, by carrier: (method, path under base_url, query, JSON or form body, the secrets).
+def _secret_requests(account: dict, secret: str) -> list[tuple[str, str, dict, object]]:
+    carrier = account["carrier"]
+    if carrier == "sipwise":
+        return [
+            ("POST", "subscribers/", {}, {"username": "u1", "password": secret, "webpassword": secret}),
+            ("PATCH", "subscribers/1", {}, [{"op": "replace", "path": "/password", "value": secret}]),
+            ("PUT", "subscriberpreferences/1", {}, {"block_out_override_pin": secret, "cli": "4411"}),
+        ]
+    if carrier == "simotel":
+        return [
+            ("POST", "pbx/users/add", {}, {"number": "201", "secret": secret}),
+            ("POST", "pbx/trunks/add", {}, {"name": "t1", "register_string": f"t1:{secret}@pbx.example.com/t1",
+                                            "more_options": f"username=t1\nsecret={secret}\nfromuser=t1"}),
+        ]  # fmt: skip
+    if carrier == "surevoip":
+        return [
+            ("POST", "customers", {"password": secret}, {"firstname": "A", "password": secret, "sip_password": secret}),
+        ]
+    return [  # simwood: a form body and a query string
+        ("PUT", f"voice/{account['settings']['account']}/trunks/{account['settings']['account']}-T1",
+         {"api_key": secret}, f"type=auth&pass={secret}"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("carrier", CARRIERS)
+def test_log_masks_every_credential(carrier, new_sandbox_account, sandbox_control, http):
+    """Hardening #11: the request log never holds a password, key or token, sent any way."""
+    account = new_sandbox_account(carrier)
+    secret = f"S3cret-{secrets.token_hex(8)}"
+    login = probe_for(account)
+    for method, path, query, body in _secret_requests(account, secret):
+        content = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        media = "application/x-www-form-urlencoded" if isinstance(body, str) else "application/json"
+        if method == "PATCH":
+            media = "application/json-patch+json"
+        http.request(
+            method, account["base_url"] + path, params=query, content=content,
+            headers={**login.headers, "Content-Type": media},
+        )  # fmt: skip
+    assert probe(http, account).status_code == 200
+    log = sandbox_control.get("/_sandbox/requests", params={"account": account["id"]})
+    entries = log.json()["requests"]
+    assert len(entries) == len(_secret_requests(account, secret)) + 1
+    sent_credentials = [login.headers["Authorization"].split(" ")[1], login.headers.get("X-APIKEY", secret)]
+    secret_settings = [value for key, value in account["settings"].items() if key in ("password", "api_key")]
+    for credential in (secret, *sent_credentials, *secret_settings):
+        assert credential not in log.text
+    assert all(entry["headers"]["authorization"] == "Basic *****" for entry in entries)
+    if carrier == "simotel":
+        assert all(entry["headers"]["x-apikey"] == "*****" for entry in entries)
+    assert "*****" in "".join(entry["body"] + entry["query"] for entry in entries[:-1])
+    assert all(entry["headers"]["content-type"] for entry in entries[:-1])  # other headers are kept as sent
 
 
 def test_log_filters_by_carrier_account_and_since(new_sandbox_account, sandbox_control, http):
@@ -599,6 +699,7 @@ GUARDED_CALLS = [
     ("PATCH", "/_sandbox/accounts/ID"),
     ("DELETE", "/_sandbox/accounts/ID"),
     ("GET", "/_sandbox/accounts/ID/state"),
+    ("POST", "/_sandbox/accounts/ID/bulk"),
     ("GET", "/_sandbox/faults"),
     ("PUT", "/_sandbox/faults"),
     ("DELETE", "/_sandbox/faults"),
@@ -627,6 +728,48 @@ def test_admin_token_guards_every_control_call(private_sandbox, http):
         assert control.get("/_sandbox/health").status_code == 200
         # carrier APIs take the carrier's own credentials, never the sandbox token
         assert probe(http, account).status_code == 200
+
+
+def test_the_guarded_list_is_every_control_call_but_health():
+    """Read from the routes themselves, so a control call added later cannot be left unguarded."""
+    calls = {
+        (method, route.path.replace("{account_id}", "ID"))
+        for route in control.routes
+        for method in route.methods - {"HEAD"}
+        if route.path != "/_sandbox/health"
+    }
+    assert calls == set(GUARDED_CALLS)
+
+
+def test_an_open_control_api_says_so_once_at_start_up(caplog):
+    with caplog.at_level(logging.WARNING, logger="portal.sandbox"):
+        create_app(admin_token="a-token")
+        assert not caplog.records
+        create_app(admin_token=None)
+    [record] = caplog.records
+    message = record.getMessage()
+    assert record.levelname == "WARNING" and "OPEN" in message and "SANDBOX_ADMIN_TOKEN" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("token", [None, "a-token"], ids=["open", "guarded"])
+def test_the_sandbox_process_warns_on_stderr_only_when_open(token, tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SANDBOX_ADMIN_TOKEN"}
+    if token:
+        env["SANDBOX_ADMIN_TOKEN"] = token
+    stderr = (tmp_path / "stderr").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal.sandbox", "--port", str(port)], cwd=PROJECT_ROOT, env=env, stderr=stderr
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/_sandbox/health", process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    stderr.seek(0)
+    warnings = [line for line in stderr.read().splitlines() if "control API" in line]
+    assert warnings == ([f"WARNING:  {OPEN_CONTROL_API_WARNING}"] if token is None else [])
 
 
 # ---------------------------------------------------------------- persistence (own process)

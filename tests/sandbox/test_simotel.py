@@ -212,10 +212,22 @@ def test_wrong_content_type_is_415(account):
     assert_envelope_error(response, 415, "Unsupported Media Type")
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b""])
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"", b'"text"'])
 def test_unparseable_body_is_400(account, content):
     response = account.call("pbx/users/search", content=content, headers={"Content-Type": "application/json"})
     assert_envelope_error(response, 400, "Unable to parse content")
+
+
+@pytest.mark.parametrize("service", ["setting/ping/act", "pbx/users/search"])
+def test_an_empty_json_array_is_an_empty_body(account, service):
+    """004: the body is JSON; the PHP connector sends ``[]`` (json_encode of an empty PHP array) for
+    "no parameters", as ping's ``{}``: it is parsed, not "Unable to parse content"."""
+    response = account.call(service, content=b"[]", headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    if service == "setting/ping/act":
+        assert response.json()["success"] == 1
+    else:  # parsed, then the search's own rule: ``alike`` is required
+        assert response.json() == {"success": 0, "message": "Field 'alike':value is missing", "data": None}
 
 
 def test_auth_is_checked_before_the_service(account):
@@ -377,6 +389,18 @@ def test_search_pagination(account):
     default = page(0, 5, {})
     assert default["pagination"]["sorting"] == {"date": -1}
     assert [u["secret"] for u in default["data"]] == ["******"] * 5
+
+
+@pytest.mark.parametrize("mode", ["list", "ignored"])
+def test_search_pagination_knob_gives_the_documented_plain_list(account, mode):
+    """004 and notes-simotel.md 3: users and trunks searches are unpaged (``data`` is the list); the
+    knob ``search_pagination`` lets a test meet a server that honours start/count (``list``) or not."""
+    for number in ("101", "102", "103"):
+        account.add_user(number)
+    account.configure(search_pagination=mode)
+    body = {"alike": True, "conditions": {}, "pagination": {"start": 1, "count": 1, "sorting": {"number": 1}}}
+    found = account.ok("pbx/users/search", body)
+    assert [u["number"] for u in found] == (["102"] if mode == "list" else ["101", "102", "103"])
 
 
 def test_invalid_pagination_fails(account):

@@ -367,7 +367,7 @@ def test_invalid_config_lists_every_error_and_changes_nothing(sw):
          "Routing block 'default' step 0 endpoint 0 parameter 'colour' is invalid."),
         ({"routing": {"default": [[{"type": "busy", "timeout": 10}]]}},
          "Routing block 'default' step 0 endpoint 0 parameter 'timeout' is invalid."),
-        ({"routing": {"default": [[{"type": "reg", "user": "123456-NOBODY"}]]}},
+        ({"routing": {"default": [[{"type": "reg", "user": "no user@pbx"}]]}},
          "Routing block 'default' step 0 endpoint 0 parameter 'user' is invalid."),
         ({"routing": {"default": [[{"type": "sip", "endpoint": "a@b.example.com", "zone": "lon"}]]}},
          "Routing block 'default' step 0 needs one endpoint with no zone."),
@@ -389,14 +389,13 @@ def test_config_validation_errors(sw, config, error):
     assert errors_of(response) == [error.format(account=sw.account)]
 
 
-def test_reg_blocks_take_the_accounts_auth_trunks(sw):
+def test_reg_blocks_take_any_sip_user_registered_or_not(sw):
+    """notes-simwood-surevoip.md 1.7: a ``reg`` user that is not registered is skipped at call time."""
     number = sw.allocate()
     sw.http.put(sw.trunk_url("DESK1"), json={"type": "auth"})
-    config = {"routing": {"default": [[{"type": "reg", "user": f"{sw.account}-DESK1", "timeout": 15}],
-                                      [{"type": "busy"}]]}}
-    assert sw.http.put(sw.config_url(number), json=config).json() == {"success": True}
-    ip_trunk = {"routing": {"default": [[{"type": "reg", "user": f"{sw.account}-L001"}]]}}
-    assert sw.http.put(sw.config_url(number), json=ip_trunk).status_code == 400
+    for user in (f"{sw.account}-DESK1", f"{sw.account}-L001", "930000-ELSEWHERE"):
+        config = {"routing": {"default": [[{"type": "reg", "user": user, "timeout": 15}], [{"type": "busy"}]]}}
+        assert sw.http.put(sw.config_url(number), json=config).json() == {"success": True}, user
 
 
 def test_config_in_a_payload_form_variable(sw):
@@ -610,3 +609,99 @@ def test_injected_429_has_retry_after(sw, sandbox_faults):
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["retry-after"]) <= 30
     assert limited.json() == {"success": False, "errors": ["Too many requests"]}
+
+
+# ------------------------------------------------------- fidelity with real clients (#16)
+def test_the_documents_advanced_config_example_is_accepted(sw):
+    """notes-simwood-surevoip.md 1.7: the docs' own example, rule ``mon__fri_0700__1700`` with digits,
+    a ``reg`` endpoint whose user is no trunk of this account (skipped at call time if unregistered),
+    ``sip`` and ``pstn`` endpoints, and a default."""
+    number = sw.allocate()
+    example = {
+        "options": {"enabled": True, "block_payphone": False, "acr": False},
+        "rules": {"mon__fri_0700__1700": [{"dow": [1, 2, 3, 4, 5], "time": ["0700", "1700"]}]},
+        "routing": {
+            "mon__fri_0700__1700": [
+                [{"type": "reg", "user": "930000-FREDTEST"},
+                 {"type": "sip", "endpoint": "%e164@sip.example.com:5060", "timeout": 20}],
+                [{"type": "pstn", "number": "447700900123"}],
+            ],
+            "default": [[{"type": "pstn", "number": "447700900123"}]],
+        },
+    }  # fmt: skip
+    assert sw.http.put(sw.config_url(number), json=example).json() == {"success": True}
+    assert sw.http.get(sw.config_url(number)).json() == example
+
+
+def test_999_takes_null_in_its_optional_fields(sw):
+    """notes 1.6: title, forename and bussuffix are optional; the Java client sends null for them."""
+    number = sw.allocate()
+    address = {"title": None, "forename": None, "name": "Acme Ltd", "bussuffix": None, "premises": "1",
+               "thoroughfare": "High Street", "locality": "Leeds", "postcode": "LS1 1AA"}  # fmt: skip
+    response = sw.http.put(f"numbers/{sw.account}/allocated/{number}/999", json=address)
+    assert response.status_code == 200, response.text
+    [record] = response.json()
+    assert (record["title"], record["forename"], record["bussuffix"], record["name"]) == ("", "", "", "Acme Ltd")
+    mandatory_null = sw.http.put(f"numbers/{sw.account}/allocated/{number}/999", json={**address, "name": None})
+    assert mandatory_null.status_code == 400 and errors_of(mandatory_null) == ["Field 'name' is mandatory"]
+
+
+@pytest.mark.parametrize("path", ["numbers/{A}/allocated/default/config", "numbers/{A}/default/config"])
+def test_the_accounts_default_config_is_served_on_both_paths(sw, path):
+    """notes 1.6 and open question 2: the default-config path is unconfirmed; the PowerShell client
+    reads ``numbers/{A}/default/config`` and writes ``numbers/{A}/allocated/default/config``."""
+    url = path.format(A=sw.account)
+    assert sw.http.get(url).json() == []
+    assert sw.http.put(url, json=SIP_DEFAULT).json() == {"success": True}
+    for either in ("numbers/{A}/allocated/default/config", "numbers/{A}/default/config"):
+        assert sw.http.get(either.format(A=sw.account)).json() == SIP_DEFAULT
+    bad = sw.http.put(url, json={"routing": {"default": [[{"type": "nonsense"}]]}})
+    assert bad.status_code == 400 and sw.http.get(url).json() == SIP_DEFAULT  # all or nothing
+    billing_trunk = {**SIP_DEFAULT, "options": {"trunk": f"{sw.account}-L001"}}  # number-level only
+    assert errors_of(sw.http.put(url, json=billing_trunk)) == ["Invalid parameter 'trunk' in settings"]
+    assert sw.http.delete(url).json() == {"success": True}
+    assert sw.http.get(url).json() == []
+
+
+def test_consecutive_available_numbers_are_a_report(sw):
+    """notes 1.6: ``available/consecutive/[10..100 step 10]`` is a report (hash, then the file);
+    GET is tolerated for report POSTs (1.1, method leniency)."""
+    requested = sw.http.post(f"numbers/{sw.account}/available/consecutive/10", data={"pattern": "*"})
+    assert requested.status_code == 200
+    summary = requested.json()
+    assert summary["quantity"] == 10 and summary["account"] == sw.account and len(summary["hash"]) == 32
+    tolerated = sw.http.get(f"numbers/{sw.account}/available/consecutive/10", params={"pattern": "*"})
+    assert tolerated.json()["hash"] == summary["hash"]  # the same request: the same report
+    rows = wait_for_file(sw, summary["hash"])
+    numbers = [int(row["country_code"] + row["number"]) for row in rows]
+    assert len(numbers) == 10 and numbers == list(range(numbers[0], numbers[0] + 10))
+    assert sw.http.post(f"numbers/{sw.account}/available/consecutive/15").status_code == 404
+    assert sw.http.post(f"numbers/{sw.account}/available/consecutive/110").status_code == 404
+
+
+def wait_for_file(sw, digest: str) -> list[dict]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        response = sw.http.get(f"files/{sw.account}/{digest}")
+        if response.status_code == 200:
+            return response.json()
+        assert response.status_code == 204
+        time.sleep(0.05)
+    raise AssertionError("the report never became ready")
+
+
+@pytest.mark.parametrize("body", [b"System.Collections.Hashtable", b"[1, 2]", b'"auth"'])
+def test_a_trunk_put_whose_body_is_not_json_is_refused(sw, body):
+    """notes 1.8: a trunk PUT failure is 400 ``{"errors": [...]}``; a body that is no JSON object and
+    no form is not read as "no options" (a client sent ``System.Collections.Hashtable``)."""
+    response = sw.http.put(sw.trunk_url("HASH1"), content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["errors"]
+    assert sw.http.get(sw.trunk_url("HASH1")).status_code == 404  # nothing was created
+    assert sw.http.put(sw.trunk_url("HASH1"), content=b"type=auth").status_code == 200  # a form still works
+
+
+def test_stock_numbers_are_london_0203_and_the_accounts_last_five_digits(sw):
+    """docs/sandbox/simwood.md: the stock is ``44 20 3 {last five digits of the account} NN``."""
+    rows = sw.http.get(f"numbers/{sw.account}/available/all/100").json()
+    assert len(rows) == 100
+    assert {row["country_code"] + row["number"][:-2] for row in rows} == {f"44203{sw.account[-5:]}"}

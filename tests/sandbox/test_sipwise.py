@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tests.fresh_numbers import fresh_sipwise_number
+
 HAL_TYPE = 'application/hal+json; profile="http://purl.org/sipwise/ngcp-api/"'
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 
@@ -70,11 +72,12 @@ class SipwiseReseller:
         }
         return self.created("customers", body)
 
-    def subscriber_body(self, customer_id: int, username: str = "test_10001", sn: str = "10001", **extra) -> dict:
+    def subscriber_body(self, customer_id: int, username: str = "test_10001", sn: str | None = None, **extra) -> dict:
+        """The handbook's subscriber; its number is this test's own (numbers are platform-wide)."""
         return {
             "status": "active",
             "customer_id": customer_id,
-            "primary_number": {"cc": 43, "ac": 9876, "sn": sn},
+            "primary_number": {"cc": 43, "ac": 9876, "sn": sn or fresh_sipwise_number()["sn"]},
             "username": username,
             "domain": self.settings["domain"],
             "password": "secret subscriber pass",
@@ -315,63 +318,66 @@ def test_contact_in_use_is_locked_423_until_customer_terminated(reseller: Sipwis
 
 
 def test_subscriber_create_fetch_and_representation(reseller: SipwiseReseller) -> None:
+    primary, alias = fresh_sipwise_number(), fresh_sipwise_number(area_code="9877")
     body = reseller.subscriber_body(
-        reseller.customer(), alias_numbers=[{"cc": 43, "ac": 9877, "sn": 10001}], external_id="crm-42"
+        reseller.customer(), sn=primary["sn"], alias_numbers=[{**alias, "sn": int(alias["sn"])}], external_id="crm-42"
     )
     subscriber_id = reseller.created("subscribers", body)
     doc = reseller.get(f"subscribers/{subscriber_id}")
     assert doc["domain"] == reseller.settings["domain"] and doc["username"] == "test_10001"
     assert doc["webusername"] == "test_10001" and doc["password"] == "secret subscriber pass"
-    assert {k: doc["primary_number"][k] for k in ("cc", "ac", "sn")} == {"cc": "43", "ac": "9876", "sn": "10001"}
+    assert {k: doc["primary_number"][k] for k in ("cc", "ac", "sn")} == primary
     assert isinstance(doc["primary_number"]["number_id"], int)
     aliases = [(n["cc"], n["ac"], n["sn"], n["is_devid"]) for n in doc["alias_numbers"]]
-    assert aliases == [("43", "9877", "10001", False)]
+    assert aliases == [("43", "9877", alias["sn"], False)]
     assert doc["status"] == "active" and doc["external_id"] == "crm-42" and "webpassword" not in doc
     assert doc["_links"]["ngcp:callforwards"] == [{"href": f"/sipwise/api/callforwards/{subscriber_id}"}]
     found = reseller.get("subscribers/", params={"username": "test_10001", "domain": reseller.settings["domain"]})
     assert found["_embedded"]["ngcp:subscribers"][0]["id"] == subscriber_id
-    by_alias = reseller.get("subscribers/", params={"alias": "43987710001"})
+    by_alias = reseller.get("subscribers/", params={"alias": "439877" + alias["sn"]})
     assert by_alias["total_count"] == 1
 
 
 def test_subscriber_semantic_errors(reseller: SipwiseReseller) -> None:
     customer_id = reseller.customer()
-    reseller.subscriber(customer_id)
-    duplicate = reseller.post("subscribers", reseller.subscriber_body(customer_id, sn="2"))
+    held = fresh_sipwise_number()["sn"]
+    reseller.subscriber(customer_id, sn=held)
+    duplicate = reseller.post("subscribers", reseller.subscriber_body(customer_id))
     assert_error(duplicate, 422, "Subscriber already exists.")
-    number_taken = reseller.post("subscribers", reseller.subscriber_body(customer_id, username="other"))
-    assert_error(number_taken, 422, "Number '43-9876-10001' already exists.")
-    unknown_customer = reseller.post("subscribers", reseller.subscriber_body(99999999, username="x", sn="3"))
+    number_taken = reseller.post("subscribers", reseller.subscriber_body(customer_id, username="other", sn=held))
+    assert_error(number_taken, 422, f"Number '43-9876-{held}' already exists.")
+    unknown_customer = reseller.post("subscribers", reseller.subscriber_body(99999999, username="x"))
     assert_error(unknown_customer, 422, "Invalid 'customer_id', doesn't exist.")
-    unknown_domain = reseller.post("subscribers", reseller.subscriber_body(customer_id, "y", "4", domain="no.example"))
+    unknown_domain = reseller.post("subscribers", reseller.subscriber_body(customer_id, "y", domain="no.example"))
     assert_error(unknown_domain, 422, "Invalid 'domain', doesn't exist.")
-    not_a_hash = reseller.post("subscribers", reseller.subscriber_body(customer_id, "z", "5", primary_number=["123"]))
+    not_a_hash = reseller.post("subscribers", reseller.subscriber_body(customer_id, "z", primary_number=["123"]))
     assert_error(not_a_hash, 422, "Invalid primary_number parameter, must be a hash.")
-    bad_name = reseller.post("subscribers", reseller.subscriber_body(customer_id, username="has space", sn="6"))
+    bad_name = reseller.post("subscribers", reseller.subscriber_body(customer_id, username="has space"))
     assert_error(bad_name, 422, re.compile(r"field='username'.*Cannot contain spaces\."))
 
 
 def test_max_subscribers_is_403(reseller: SipwiseReseller) -> None:
     customer_id = reseller.customer(max_subscribers=1)
     reseller.subscriber(customer_id)
-    second = reseller.post("subscribers", reseller.subscriber_body(customer_id, username="b", sn="2"))
+    second = reseller.post("subscribers", reseller.subscriber_body(customer_id, username="b"))
     assert_error(second, 403, "Maximum number of customer subscribers reached.")
 
 
 def test_subscriber_put_replaces_numbers_and_guards_identity(reseller: SipwiseReseller) -> None:
     subscriber_id = reseller.subscriber()
     doc = reseller.get(f"subscribers/{subscriber_id}")
-    doc["alias_numbers"].append({"cc": "1", "ac": "5432", "sn": "77"})
+    alias = fresh_sipwise_number(country_code="1", area_code="5432")
+    doc["alias_numbers"].append(alias)
     updated = reseller.put(f"subscribers/{subscriber_id}", doc, prefer="return=representation")
     assert updated.status_code == 200, updated.text
-    assert [n["sn"] for n in updated.json()["alias_numbers"]] == ["77"]
+    assert [n["sn"] for n in updated.json()["alias_numbers"]] == [alias["sn"]]
     assert updated.json()["primary_number"]["number_id"] == doc["primary_number"]["number_id"]
     renamed = reseller.put(f"subscribers/{subscriber_id}", {**doc, "username": "renamed"})
     assert_error(renamed, 422, "Subscriber with this username does not exist in the domain.")
     moved = reseller.put(f"subscribers/{subscriber_id}", {**doc, "customer_id": reseller.customer()})
     assert_error(moved, 422, "customer_id can't be changed.")
     removed = reseller.patch(
-        f"subscribers/{subscriber_id}", [{"op": "remove", "path": "/alias_numbers", "value": {"sn": "77"}}]
+        f"subscribers/{subscriber_id}", [{"op": "remove", "path": "/alias_numbers", "value": {"sn": alias["sn"]}}]
     )
     assert removed.status_code == 204
     assert reseller.get(f"subscribers/{subscriber_id}")["alias_numbers"] == []
@@ -379,11 +385,12 @@ def test_subscriber_put_replaces_numbers_and_guards_identity(reseller: SipwiseRe
 
 def test_subscriber_delete_terminates_and_frees_username_and_numbers(reseller: SipwiseReseller) -> None:
     customer_id = reseller.customer()
-    subscriber_id = reseller.subscriber(customer_id)
+    number = fresh_sipwise_number()["sn"]
+    subscriber_id = reseller.subscriber(customer_id, sn=number)
     assert reseller.http.delete(f"subscribers/{subscriber_id}").status_code == 204
     assert_error(reseller.http.get(f"subscribers/{subscriber_id}"), 404, "Entity 'subscriber' not found.")
     assert_error(reseller.http.get(f"callforwards/{subscriber_id}"), 404, "Entity 'callforward' not found.")
-    reused = reseller.subscriber(customer_id)
+    reused = reseller.subscriber(customer_id, sn=number)  # the same username and number, free again
     assert reused != subscriber_id
     assert reseller.state()["terminated_subscribers"][str(subscriber_id)]["status"] == "terminated"
 
@@ -483,7 +490,7 @@ def test_accounts_never_see_each_other(
     assert_error(bob.http.get(f"subscribers/{subscriber_id}"), 404, "Entity 'subscriber' not found.")
     assert_error(bob.http.delete(f"subscribers/{subscriber_id}"), 404, "Entity 'subscriber' not found.")
     assert bob.get("customers/")["total_count"] == 0
-    foreign = bob.post("subscribers", alice.subscriber_body(customer_id, "x", "9", domain=bob.settings["domain"]))
+    foreign = bob.post("subscribers", alice.subscriber_body(customer_id, "x", domain=bob.settings["domain"]))
     assert_error(foreign, 422, "Invalid 'customer_id', doesn't exist.")
     bobs_customer = bob.customer()
     assert bobs_customer != customer_id
@@ -512,3 +519,132 @@ def test_injected_rate_limit_carries_retry_after(reseller: SipwiseReseller, sand
     limited = reseller.http.get("customers/")
     assert_error(limited, 429, "Too Many Requests")
     assert 1 <= int(limited.headers["retry-after"]) <= 60
+
+
+# -------------------------------------------- fidelity with the platform's own tests (#16)
+def test_domain_names_may_hold_underscores(reseller: SipwiseReseller) -> None:
+    """notes 5.4: ``domain`` is a host name; the platform takes ``_`` (upstream fixtures create such)."""
+    name = f"api_test_{fresh_sipwise_number()['sn']}.example.org"
+    domain_id = reseller.created("domains", {"domain": name})
+    assert reseller.get(f"domains/{domain_id}")["domain"] == name
+    assert_error(reseller.post("domains", {"domain": "-bad-.example"}), 422, re.compile("Invalid domain name"))
+
+
+def test_billing_profiles_have_a_status(reseller: SipwiseReseller) -> None:
+    """notes 5.3 and api-billingprofiles.t: a profile shows ``status``; PATCH to ``terminated`` answers
+    200 and the profile is then gone (404)."""
+    profile_id = reseller.created("billingprofiles", {"name": "Gold", "handle": "gold_1"})
+    profile = reseller.get(f"billingprofiles/{profile_id}")
+    assert profile["status"] == "active"
+    profile.pop("_links")
+    unchanged = reseller.put(f"billingprofiles/{profile_id}", profile, prefer="return=representation")
+    assert unchanged.status_code == 200 and {k: v for k, v in unchanged.json().items() if k != "_links"} == profile
+    terminated = reseller.patch(
+        f"billingprofiles/{profile_id}", [{"op": "replace", "path": "/status", "value": "terminated"}],
+        prefer="return=representation",
+    )  # fmt: skip
+    assert terminated.status_code == 200 and terminated.json()["status"] == "terminated"
+    assert_error(reseller.http.get(f"billingprofiles/{profile_id}"), 404, "Entity 'billingprofile' not found.")
+    wrong = reseller.post("billingprofiles", {"name": "X", "handle": "x_1", "status": "paused"})
+    assert_error(wrong, 422, re.compile(r"field='status'"))
+
+
+@pytest.mark.parametrize(
+    ("field", "rows"),
+    [
+        ("peaktime_weekdays", [{"weekday": 1, "start": "08:00", "stop": "10:00"},
+                               {"weekday": 1, "start": "10:00", "stop": "12:00"}]),
+        ("peaktime_special", [{"start": "2016-01-01 08:00:00", "stop": "2016-01-02 08:00:00"},
+                              {"start": "2016-01-02 08:00:00", "stop": "2016-01-02 08:00:01"}]),
+    ],
+)  # fmt: skip
+def test_overlapping_peak_times_are_refused(reseller: SipwiseReseller, field: str, rows: list) -> None:
+    """notes 7 (api-billingprofiles.t): "Overlapping peaktimes give 422 "overlap"", boundaries included."""
+    response = reseller.post("billingprofiles", {"name": "Peak", "handle": "peak_1", field: rows})
+    assert_error(response, 422, re.compile("overlap"))
+    assert reseller.get("billingprofiles/", params={"handle": "peak_1"})["total_count"] == 0
+
+
+def test_peak_times_round_trip(reseller: SipwiseReseller) -> None:
+    weekdays = [{"weekday": 1, "start": "08:00", "stop": "10:00"}, {"weekday": 1, "start": "10:01", "stop": "12:00"},
+                {"weekday": 2, "start": "10:00", "stop": "12:00"}]  # fmt: skip
+    special = [{"start": "2016-01-01 08:00:00", "stop": "2016-01-02 07:59:59"}]
+    body = {"name": "Peak", "handle": "peak_2", "peaktime_weekdays": weekdays, "peaktime_special": special}
+    profile_id = reseller.created("billingprofiles", body)
+    profile = reseller.get(f"billingprofiles/{profile_id}")
+    assert profile["peaktime_weekdays"][0] == {"weekday": 1, "start": "08:00:00", "stop": "10:00:00"}
+    assert profile["peaktime_special"] == special
+    profile.pop("_links")
+    again = reseller.put(f"billingprofiles/{profile_id}", profile, prefer="return=representation")
+    assert again.status_code == 200 and {k: v for k, v in again.json().items() if k != "_links"} == profile
+    out_of_range = reseller.put(f"billingprofiles/{profile_id}", {**profile, "peaktime_weekdays": [{"weekday": 7}]})
+    assert_error(out_of_range, 422, re.compile("weekday"))
+
+
+def test_a_callforwards_item_links_to_itself_by_its_relation(reseller: SipwiseReseller) -> None:
+    """notes 3 and 5.6: every item carries ``ngcp:<its resource>`` links; a callforwards item too."""
+    subscriber_id = reseller.subscriber()
+    links = reseller.get(f"callforwards/{subscriber_id}")["_links"]
+    assert links["ngcp:callforwards"] == [{"href": f"/sipwise/api/callforwards/{subscriber_id}"}]
+    assert links["ngcp:subscribers"] == [{"href": f"/sipwise/api/subscribers/{subscriber_id}"}]
+    listed = reseller.get("callforwards/")["_embedded"]["ngcp:callforwards"][0]["_links"]
+    assert "ngcp:callforwards" in listed
+
+
+def test_options_on_the_api_root_answers_like_a_collection(reseller: SipwiseReseller) -> None:
+    """notes 2 (OPTIONS on a collection) and 7; the upstream root test reads ``methods``, ``Allow``
+    and one ``Link`` per collection, ``</api/x/>; rel="collection …#rel-x"``."""
+    for path in ("", "?foo=bar&bla"):
+        response = reseller.http.options(path)
+        assert response.status_code == 200
+        assert response.json()["methods"] == ["GET", "HEAD", "OPTIONS"]
+        assert [m.strip() for m in response.headers["allow"].split(",")] == ["GET", "HEAD", "OPTIONS"]
+    links = response.headers.get_list("link")
+    rels = [re.fullmatch(r'</sipwise/api/([a-z]+)/>; rel="collection http://purl\.org/sipwise/ngcp-api/#rel-\1"', link)
+            for link in links]  # fmt: skip
+    assert all(rels) and {"customers", "subscribers", "callforwards", "billingprofiles", "domains"} <= {
+        m.group(1) for m in rels
+    }
+    for collection in {m.group(1) for m in rels}:
+        assert reseller.http.get(f"{collection}/").status_code == 200
+    assert reseller.http.get("").status_code == 200  # the documentation page
+
+
+@pytest.mark.parametrize("path", ["//sipwise/api/customers/", "/sipwise//api/customers/", "/sipwise/api//customers/"])
+def test_repeated_slashes_are_merged(reseller: SipwiseReseller, sandbox_url: str, path: str) -> None:
+    """notes 1: the API is served by nginx (``etc/nginx/ngcp-panel``), which merges repeated slashes."""
+    customer_id = reseller.customer()
+    response = httpx.get(sandbox_url + path, auth=reseller.http.auth)
+    assert response.status_code == 200, response.text
+    assert [c["id"] for c in response.json()["_embedded"]["ngcp:customers"]] == [customer_id]
+
+
+def test_numbers_are_unique_across_resellers(new_sandbox_account, sandbox_control) -> None:
+    """notes 5.5: numbers are one table for the platform (unique key cc, ac, sn): another reseller's
+    number is refused like one's own, and free again once its subscriber is terminated."""
+    alice, bob = (SipwiseReseller(new_sandbox_account("sipwise"), sandbox_control) for _ in range(2))
+    number = fresh_sipwise_number()["sn"]
+    held_by_alice = alice.subscriber(sn=number)
+    taken = bob.post("subscribers", bob.subscriber_body(bob.customer(), sn=number))
+    assert_error(taken, 422, f"Number '43-9876-{number}' already exists.")
+    as_alias = bob.post("subscribers", bob.subscriber_body(
+        bob.customer(), username="b2", alias_numbers=[{"cc": "43", "ac": "9876", "sn": number}]))  # fmt: skip
+    assert_error(as_alias, 422, f"Number '43-9876-{number}' already exists.")
+    assert alice.http.delete(f"subscribers/{held_by_alice}").status_code == 204
+    now_bobs = bob.subscriber(sn=number)
+    assert bob.get(f"subscribers/{now_bobs}")["primary_number"]["sn"] == number
+
+
+def test_a_master_platform_requires_a_primary_number(reseller: SipwiseReseller) -> None:
+    """notes 5.5: on master, a sipaccount customer's subscriber needs a primary_number (422); the
+    account knob ``require_primary_number`` makes the sandbox behave so."""
+    customer_id = reseller.customer()
+    without = {k: v for k, v in reseller.subscriber_body(customer_id).items() if k != "primary_number"}
+    assert reseller.post("subscribers", without).status_code == 201  # released versions: optional
+    response = reseller.control.patch(f"/_sandbox/accounts/{reseller.doc['id']}", json={"require_primary_number": True})
+    assert response.status_code == 200
+    refused = reseller.post("subscribers", {**without, "username": "second"})
+    assert_error(refused, 422, "A primary_number is required for the SIP subscriber.")
+    pbx = reseller.customer(type="pbxaccount")
+    assert reseller.post("subscribers", {**without, "username": "third", "customer_id": pbx}).status_code == 201
+    assert reseller.subscriber(customer_id, username="fourth")

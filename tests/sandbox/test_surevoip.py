@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tests.fresh_numbers import fresh_e164
+
 NOT_FOUND = {"error": "Cannot find what you were looking for!"}
 NUMBER_FORMAT = "Format is 441224900999. No + allowed"
 BAD_DESTINATION = "Must be sip:user@host, user@host or a number like 441224900999"
@@ -232,7 +234,8 @@ def test_get_customers_redirects_to_the_partners_own_account(partner):
     assert body["location"] == location
     assert {"href": f"{location}/numbers", "title": "numbers"} in body["customer_resources"]["urls"]
     own = partner.get(location)
-    assert own.status_code == 200 and own.json()["username"] == location.rsplit("/", 1)[1]
+    # S2: ``username`` is the control-panel login, not the ``{account}`` in the path.
+    assert own.status_code == 200 and own.json()["username"] == partner.settings["username"]
 
 
 def test_create_customer_answers_201_with_location(partner):
@@ -251,7 +254,7 @@ def test_a_created_customer_reads_back_under_both_paths(partner):
     assert direct == scoped
     expected = {key: value for key, value in customer_body().items()}
     assert {key: direct[key] for key in expected} == expected
-    assert direct["username"] == customer
+    assert direct["username"] and direct["username"] != customer  # a login name, not the account id
     assert isinstance(direct["balance"], str) and isinstance(direct["creditlimit"], str)
 
 
@@ -304,7 +307,7 @@ def test_update_customer_replaces_the_writable_fields(partner):
     assert response.json()["updated using"]["email"] == "new@example.com"
     doc = partner.get(f"customers/{customer}").json()
     assert doc["email"] == "new@example.com" and doc["company_name"] == "Renamed Ltd"
-    assert doc["username"] == customer  # read-only
+    assert doc["username"] != "999"  # read-only
 
 
 def test_update_customer_with_missing_fields_is_a_400(partner):
@@ -321,10 +324,15 @@ def test_unknown_customer_is_404(partner):
 
 
 # ------------------------------------------------------------------------ pagination
+def listed_ids(entries: list[dict]) -> list[str]:
+    """Each list entry's ``{account}``, read from its ``url`` (S2 shows no id field)."""
+    return [entry["url"]["href"].rstrip("/").rsplit("/", 1)[1] for entry in entries]
+
+
 def test_customer_list_pages_with_hypermedia_links(partner):
     created = [partner.create_customer(company_name=f"Company {i}") for i in range(3)]
     first = partner.get(f"partners/{partner.partner}/customers", params={"limit": "2"}).json()
-    assert [entry["username"] for entry in first["list"]] == created[:2]
+    assert listed_ids(first["list"]) == created[:2]
     assert first["entries_per_page"] == "2" and first["limit"] == "2"
     assert first["total_entries"] == "3"
     assert (first["current_page"], first["last_page"], first["next_page"], first["previous_page"]) == (1, 2, 2, None)
@@ -335,7 +343,7 @@ def test_customer_list_pages_with_hypermedia_links(partner):
     assert first["list"][0]["url"] == {"href": f"{partner.doc['base_url']}customers/{created[0]}", "title": created[0]}
 
     second = partner.get(links["next_page"]).json()
-    assert [entry["username"] for entry in second["list"]] == created[2:]
+    assert listed_ids(second["list"]) == created[2:]
     assert (second["current_page"], second["next_page"], second["previous_page"]) == ("2", None, 1)
 
 
@@ -344,7 +352,7 @@ def test_offset_shifts_the_pages_and_hypermedia_no_nulls_page_links(partner):
     page = partner.get(
         f"partners/{partner.partner}/customers", params={"offset": "1", "limit": "5", "hypermedia": "no"}
     ).json()
-    assert [entry["username"] for entry in page["list"]] == created[1:]
+    assert listed_ids(page["list"]) == created[1:]
     assert page["page_links"] is None and "resources" not in page
 
 
@@ -397,12 +405,78 @@ def test_number_range_is_limited_to_fifty(partner):
     ]
 
 
-def test_number_search_without_login_shows_no_ones_stock(partner):
-    anonymous = partner.get("numbers", auth=None)
-    assert anonymous.status_code == 200
-    assert anonymous.headers["X-SureVoIP-API-Auth-User"] == "no-auth"
-    assert anonymous.json()["list"] == []
+def test_number_search_without_login_shows_every_unused_number(partner, surevoip_account):
+    """S2, number search: "do not need authentication"; "Only unused numbers are returned";
+    paging (default limit 10), ``areacode``, ``number_filter`` and ``number_range`` as when logged in."""
+    other = surevoip_account()
+    taken = partner.stock(1)[0]
+    partner.add_numbers(partner.create_customer(), {"number": taken})
+    anonymous = partner.get("numbers", auth=None, params={"limit": 10**6, "hypermedia": "no"})
+    assert anonymous.status_code == 200 and anonymous.headers["X-SureVoIP-API-Auth-User"] == "no-auth"
+    pool = ["44" + entry["number_complete"][1:] for entry in anonymous.json()["list"]]
+    assert set(partner.stock()) | set(other.stock()) <= set(pool) and taken not in pool
+    first_page = partner.get("numbers", auth=None).json()
+    assert len(first_page["list"]) == 10 and first_page["total_entries"] == str(len(pool))
+    assert first_page["page_links"] and "resources" in first_page  # the paging envelope, hypermedia on
+
+    mine = other.stock()[5]
+    national = "0" + mine[2:]
+    exact = partner.get("numbers", auth=None, params={"number_range": f"{national}-{national}"}).json()["list"]
+    assert [entry["number_complete"] for entry in exact] == [national]
+    by_area = partner.get("numbers", auth=None, params={"areacode": national[:5], "limit": 100}).json()["list"]
+    assert by_area and all(entry["number_areacode"] == national[:5] for entry in by_area)
+    digits = national[-3:]
+    filtered = partner.get("numbers", auth=None, params={"number_filter": digits, "limit": 100}).json()["list"]
+    assert national in [e["number_complete"] for e in filtered] and all(digits in str(e["number"]) for e in filtered)
     assert partner.get("numbers", auth=("nobody", "nothing")).status_code == 401
+
+
+def test_a_number_found_without_login_can_be_bought_by_any_partner(partner, surevoip_account):
+    """S2: the search shows the unused numbers SureVoIP sells; a partner provisions one (POST)."""
+    seller = surevoip_account()
+    wanted = seller.stock()[0]
+    customer = partner.create_customer()
+    assert partner.add_numbers(customer, {"number": wanted}).status_code == 201
+    assert wanted not in seller.stock() and wanted not in partner.stock()
+    again = seller.add_numbers(seller.create_customer(), {"number": wanted})
+    assert again.status_code == 400  # now held: "not available"
+
+
+# ----------------------------------------------------------------- support resources
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_echo_answers_what_was_sent_without_a_login(partner, method):
+    """S2, echo: "POST or PUT data and get the same data back", ``{"echoed": {...}}``; no -u in the example."""
+    sent = {"message": "This is what you sent", "unicode": "Gr\u00fc\u00dfe \u2603"}
+    response = partner.call(method, "support/echo", auth=None, json=sent)
+    assert response.status_code == 200 and response.json() == {"echoed": sent}
+    assert partner.call(method, "support/echo", json=[1, "two"]).json() == {"echoed": [1, "two"]}
+    assert partner.call(method, "support/echo", auth=None, content=b"{broken").status_code == 400
+
+
+@pytest.mark.parametrize("path", ["support/ip-address", "ip-address"])
+def test_ip_address_answers_the_callers_address(partner, path):
+    """S2, ip-address: ``{"ip-address": "80.68.84.28"}``, no authentication needed."""
+    response = partner.get(path, auth=None)
+    assert response.status_code == 200 and response.json() == {"ip-address": "127.0.0.1"}
+    assert response.headers["X-SureVoIP-API-Auth-User"] == "no-auth"
+
+
+@pytest.mark.parametrize("path", ["support/service-status", "service-status"])
+def test_service_status_is_a_feed(partner, path):
+    """S2 lists service-status with IP Address as needing no login; its body is the status feed
+    (notes 2.3: ``{"feed_title", "entries": [{issued, status, title, url}]}``)."""
+    doc = partner.get(path, auth=None).json()
+    assert isinstance(doc["feed_title"], str) and doc["feed_title"] and doc["entries"] == []
+
+
+def test_the_roots_resources_all_answer(partner):
+    """S2: the root's ``resources`` advertise echo, ip-address and service-status under support/."""
+    resources = partner.get("", auth=None).json()["resources"]
+    base = partner.doc["base_url"]
+    assert resources["echo"] == f"{base}support/echo"
+    for name in ("ip-address", "service-status"):
+        assert partner.get(resources[name].removeprefix(base), auth=None).status_code == 200
+    assert partner.call("OPTIONS", "support/echo").headers["Allow"] == "POST, PUT, OPTIONS"
 
 
 # ----------------------------------------------------------------- customer numbers
@@ -521,7 +595,7 @@ def test_put_of_a_stock_number_provisions_it(partner):
 
 def test_put_of_a_number_outside_the_stock_needs_ported(partner):
     customer = partner.create_customer()
-    outside = "447700900123"
+    outside = fresh_e164()[1:]  # no stock holds it, and no earlier run against this sandbox ported it
     path = f"customers/{customer}/numbers/{outside}"
     refused = partner.put_number(customer, outside)
     assert refused.status_code == 400
@@ -552,11 +626,11 @@ def test_two_accounts_never_see_each_others_objects(surevoip_account):
     assert second.get(f"customers/{customer}/numbers/{number}").status_code == 404
     assert second.get(f"partners/{second.partner}/customers/{customer}/sip").status_code == 404
     listed = second.get(f"partners/{second.partner}/customers").json()["list"]
-    assert [entry["username"] for entry in listed] == [their_customer]
+    assert listed_ids(listed) == [their_customer]
     assert not set(first.stock()) & set(second.stock())
 
-    taken = second.add_numbers(their_customer, {"number": first.stock()[0]})
-    assert taken.status_code == 400  # another partner's stock is "not available"
+    taken = second.add_numbers(their_customer, {"number": number})
+    assert taken.status_code == 400  # another partner's customer holds it: "not available"
     ported = second.put_number(their_customer, number, ported="1")
     assert ported.status_code == 400
     assert customer not in second.state()["customers"]

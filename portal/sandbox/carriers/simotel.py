@@ -10,8 +10,8 @@ Emulated services: ``setting/ping/act``, ``pbx/users/{add,update,remove,search}`
 them in MongoDB) that are unique across every account of the sandbox.
 
 Per account (``account.config``, set through ``PATCH /_sandbox/accounts/{id}``):
-``auth_mode`` ("basic", "apikey" or "both", default "both") and ``allowed_ips`` (empty
-or missing: every address may call).
+``auth_mode`` ("basic", "apikey" or "both", default "both"), ``allowed_ips`` (empty
+or missing: every address may call) and ``search_pagination`` (below).
 
 Choices made where the documents and research notes are silent (also in
 ``docs/sandbox/simotel.md``):
@@ -54,7 +54,11 @@ Choices made where the documents and research notes are silent (also in
   searches do: ``start`` is an offset, ``count`` the page size (absent: the rest),
   ``sorting`` ``{field: 1|-1}`` (empty: ``{"date": -1}``, the documented default;
   ties broken by ``_id`` in the same direction) and ``data`` becomes
-  ``{"pagination": {start, count, sorting, total}, "data": [...]}``.
+  ``{"pagination": {start, count, sorting, total}, "data": [...]}``. The account knob
+  ``search_pagination`` tries the other readings: ``list`` honours ``pagination`` but
+  answers the documented plain list, ``ignored`` answers every match as a plain list.
+* A body of ``[]`` (what the PHP connector's ``json_encode`` makes of "no parameters")
+  counts as ``{}``; any other body that is not a JSON object is 400.
 * Search output: users show ``secret`` as ``"******"`` and add ``description`` (default
   ``""``), ``date`` and ``queues: []``; trunks add ``description`` and ``date``.
   ``date`` is the Jalali (Solar Hijri) creation time ``YYYY-MM-DD HH:MM:SS`` in UTC.
@@ -81,8 +85,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import (
+    Account,
+    CarrierEmulator,
+    address_list_knob,
+    basic_credentials,
+    choice_knob,
+    new_secret,
+)
 
+# How users and trunks searches (documented unpaged: ``data`` is the list) treat a body's
+# ``pagination``: honour it in the paged searches' envelope (the default), honour it but
+# answer the documented plain list, or ignore it and answer everything as a plain list.
+SEARCH_PAGINATION_MODES = ("envelope", "list", "ignored")
 DONE = "Requested operation is done successfully"
 FAILED = "Requested operation failed"
 PING_DONE = "If the 'Ping' event is enabled in the settings menu, you'll receive it when it's sent"
@@ -335,6 +350,11 @@ class Service:
 class SimotelEmulator(CarrierEmulator):
     name = "simotel"
     prefix = "/simotel/api/v4"
+    config_knobs = {
+        "allowed_ips": address_list_knob,
+        "auth_mode": choice_knob("basic", "apikey", "both"),
+        "search_pagination": choice_knob(*SEARCH_PAGINATION_MODES),
+    }
 
     def __init__(self, store) -> None:
         super().__init__(store)
@@ -444,6 +464,8 @@ class SimotelEmulator(CarrierEmulator):
             body = json.loads(await request.body())
         except ValueError:
             body = None
+        if body == []:
+            body = {}  # the PHP connector's json_encode of "no parameters" (an empty PHP array)
         if not isinstance(body, dict):
             return failure(400, "Unable to parse content")
         try:
@@ -531,9 +553,11 @@ class SimotelEmulator(CarrierEmulator):
             found: list[dict[str, Any]] = []  # no queues in the sandbox, so nobody is mapped
         else:
             found = [o for o in self._collection(resource, account).values() if matches(o, honoured, alike)]
-        if "pagination" not in body:
+        mode = account.config.get("search_pagination", "envelope")
+        if "pagination" not in body or mode == "ignored":
             return envelope(1, "", [self._listed(resource, o) for o in found])
-        return envelope(1, "", self._paged(resource, found, parse_pagination(body["pagination"])))
+        paged = self._paged(resource, found, parse_pagination(body["pagination"]))
+        return envelope(1, "", paged if mode == "envelope" else paged["data"])
 
     # -- helpers --------------------------------------------------------------------
     @staticmethod

@@ -7,9 +7,13 @@ Served under ``/simwood/v3/`` (the real ``https://api.simwood.com/v3/``). Emulat
 * ``numbers/{A}/available/{all|gold|standard}/{1|10|100}`` with ``pattern`` and
   ``country_code``: a bare array, cheapest first;
 * ``numbers/{A}/allocated/{all|10|100|1000|10000}`` (a report: hash, then ``files``),
+  ``numbers/{A}/available/consecutive/{10|20|…|100}`` (a report of one run of that many
+  consecutive available numbers);
   ``numbers/{A}/allocated/{N}`` GET / PUT (allocate, no body) / DELETE (release);
 * ``numbers/{A}/allocated/{N}/config`` GET / PUT / DELETE with the full validation of
   ``options``, ``rules``, ``routing`` and ``meta`` (all-or-nothing, documented texts);
+* the account's default config, GET / PUT / DELETE at both ``numbers/{A}/default/config``
+  and ``numbers/{A}/allocated/default/config`` (the path is unconfirmed; clients use both);
 * ``numbers/{A}/allocated/{N}/999`` GET / PUT;
 * ``files/{A}`` and ``files/{A}/{HASH}`` (204 until ready, 200 once, then 404);
 * ``voice/{A}/trunks`` (and the deprecated alias ``voice/{A}/outbound``): list, GET /
@@ -62,12 +66,22 @@ Choices made where the documents and research notes are silent (also in
   has digits); a period must be a non-empty object of ``dow``/``time``/``day``/
   ``month`` arrays; ``time`` is two HHMM values (00:00-23:59) with start before end.
   ``pstn`` numbers and ``cli`` are E.164 digits without ``+``; ``maxcpm``/``maxcpc``
-  are non-negative numbers; ``trunk`` (options and pstn blocks) and ``reg`` users
-  must be trunks of the account (reg: auth trunks); a ``sip`` endpoint is
-  ``user@host[:port][;|:transport=udp|tcp|tls]``. ``meta`` is an object (or ``[]``) of
+  are non-negative numbers; ``trunk`` (number options and pstn blocks) must be a trunk
+  of the account, and the account default config takes no ``options.trunk`` (a
+  number-level association); a ``reg`` user is any SIP user name (1-64 characters, no
+  space, ``@``, ``:`` or ``;``): an unregistered one is skipped at call time; a ``sip``
+  endpoint is ``user@host[:port][;|:transport=udp|tcp|tls]``. ``meta`` is an object (or ``[]``) of
   at most 512 bytes as JSON, whose ``key`` is a string of at most 40 characters.
-* 999: PUT takes JSON (or form fields), rejects unknown fields, needs the five
-  mandatory fields, the documented lengths and an upper-case ``OUT IN`` postcode.
+* Consecutive report: the first run (by number) of N consecutive stock numbers that all
+  match ``pattern``, rows as the search shows them; ``[]`` when there is none. The request
+  answers ``mode`` ``consecutive``, ``quantity``, ``type`` ``numbers_available_consecutive``
+  and the usual ``account``, ``format``, ``hash``, ``link``.
+* Trunk and 999 PUTs: a body that is neither a JSON object (``[]`` counts as none) nor
+  well-formed form parameters is a 400 (trunks ``{"errors": [...]}``, 999 the
+  ``success: false`` shape), never read as "no parameters".
+* 999: a ``null`` field is an absent one (optional fields may be null). PUT takes JSON
+  (or form fields), rejects unknown fields, needs the five mandatory fields, the
+  documented lengths and an upper-case ``OUT IN`` postcode.
   Answers are arrays of one record with ``status`` (``submitted``), ``from`` and ``to``.
   GET on a number without 999 details answers ``[]``.
 * Trunks: names are ``{ACCOUNT}-{ID}`` with ID of 1-24 upper-case letters and digits
@@ -111,7 +125,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import Account, CarrierEmulator, basic_credentials, new_secret, seconds_knob, whole_number_knob
 
 REPORT_READY_SECONDS = 0.2
 REPORT_EXPIRY_SECONDS = 300.0
@@ -126,10 +140,12 @@ REPORT_SIZES = ("all", "10", "100", "1000", "10000")
 REPORT_CRITERIA = ("pattern", "key", "filter_config")
 SEARCH_TIERS = ("all", "gold", "standard")
 SEARCH_COUNTS = ("1", "10", "100")
+CONSECUTIVE_COUNTS = tuple(str(n) for n in range(10, 101, 10))
 META_MAX_BYTES = 512
 META_KEY_MAX = 40
 E164_DIGITS = re.compile(r"[1-9]\d{6,14}")
 RULE_NAME = re.compile(r"[a-z0-9_]+")
+REG_USER = re.compile(r"[^\s@:;]{1,64}")
 TRUNK_ID = re.compile(r"[A-Z0-9]{1,24}")
 SIP_ENDPOINT = re.compile(
     r"[^@\s:;]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:[:;]transport=(?:udp|tcp|tls))?"
@@ -180,19 +196,39 @@ def now_text(moment: float | None = None) -> str:
 
 
 # ------------------------------------------------------------------ request input
-async def request_params(request: Request) -> dict[str, Any]:
-    """GET/POST/PUT parameters: the query string, overlaid by a JSON or form body."""
+class UnreadableBody(ValueError):
+    """A body that is neither a JSON object nor form parameters."""
+
+
+UNREADABLE_BODY = "Request body must be a JSON object or form parameters (name=value&...)."
+
+
+async def request_params(request: Request, *, strict: bool = False) -> dict[str, Any]:
+    """GET/POST/PUT parameters: the query string, overlaid by a JSON or form body.
+
+    ``strict``: a body that is neither a JSON object (or ``[]``, PHP's empty array) nor
+    well-formed form parameters raises :class:`UnreadableBody` instead of being read as
+    no parameters at all (a client once sent the text ``System.Collections.Hashtable``).
+    """
     params: dict[str, Any] = dict(request.query_params)
     params.pop("pretty", None)
     params.pop("_method", None)
     raw = await request.body()
     if not raw.strip():
         return params
-    body = parse_json(raw)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        text = raw.decode("utf-8", "replace").strip()
+        try:
+            params.update(parse_qsl(text, keep_blank_values=strict, strict_parsing=strict))
+        except ValueError:
+            raise UnreadableBody(UNREADABLE_BODY) from None
+        return params
     if isinstance(body, dict):
         params.update(body)
-    elif body is None:
-        params.update(parse_qsl(raw.decode("utf-8", "replace")))
+    elif strict and body != []:
+        raise UnreadableBody(UNREADABLE_BODY)
     return params
 
 
@@ -217,6 +253,15 @@ def number_row(e164_digits: str) -> dict[str, Any]:
     """The fields Simwood shows for a number in searches, reports and link objects."""
     nsn = national(e164_digits)
     return {"country_code": UK, "number": nsn, "block": nsn[:-2], "bill_class": "geo", "SMS": 0}
+
+
+def offer_row(e164_digits: str, offer: dict[str, Any]) -> dict[str, Any]:
+    """A number as the available-numbers search (and the consecutive report) shows it."""
+    return {
+        **number_row(e164_digits),
+        "recommended_gold_premium": offer["recommended_gold_premium"],
+        "wholesale_gold_premium": offer["wholesale_gold_premium"],
+    }
 
 
 def pattern_matcher(pattern: str) -> Callable[[str], bool]:
@@ -254,9 +299,7 @@ class ConfigContext:
     """What validating a config needs to know about the account."""
 
     trunks: dict[str, dict[str, Any]]
-
-    def auth_trunks(self) -> set[str]:
-        return {name for name, trunk in self.trunks.items() if trunk["type"] == "auth"}
+    number_level: bool = True  # options.trunk is a number's own billing association only
 
 
 BOOLEAN_OPTIONS = ("enabled", "block_payphone", "acr", "icr", "beta_in")
@@ -307,7 +350,9 @@ def account_trunk(value: Any, ctx: ConfigContext) -> bool:
 
 
 def registration_user(value: Any, ctx: ConfigContext) -> bool:
-    return value in ctx.auth_trunks()
+    # Whether the user is registered is judged at call time (an unregistered one is
+    # skipped), so any SIP user name is accepted, a trunk of another account included.
+    return isinstance(value, str) and REG_USER.fullmatch(value) is not None
 
 
 def cost(value: Any, ctx: ConfigContext) -> bool:
@@ -358,7 +403,7 @@ def validate_options(options: Any, ctx: ConfigContext) -> list[str]:
         if name in BOOLEAN_OPTIONS:
             if not isinstance(value, bool):
                 errors.append(f"Setting '{name}' must be true or false")
-        elif name == "trunk":
+        elif name == "trunk" and ctx.number_level:
             if value not in ctx.trunks:
                 errors.append(f"Setting 'trunk' must be {' or '.join(sorted(ctx.trunks))}")
         else:
@@ -648,6 +693,11 @@ class Endpoint:
 class SimwoodEmulator(CarrierEmulator):
     name = "simwood"
     prefix = "/simwood/v3"
+    config_knobs = {
+        "report_ready_seconds": seconds_knob(zero_allowed=True),
+        "report_expiry_seconds": seconds_knob(zero_allowed=False),
+        "config_error_status": whole_number_knob(400, 599, also=(200,)),
+    }
 
     def __init__(self, store) -> None:
         super().__init__(store)
@@ -676,6 +726,7 @@ class SimwoodEmulator(CarrierEmulator):
             "acls": {default_trunk: []},
             "trunk_passwords": {},
             "files": {},
+            "default_config": None,
         }
         self._by_user[account.settings["api_user"]] = account.id
 
@@ -720,6 +771,10 @@ class SimwoodEmulator(CarrierEmulator):
             ("tools/time", {"GET": self.tools_time}, True),
             ("tools/myip", {"GET": self.tools_myip}, True),
             (rf"accounts/{account}/prepay/balance", {"GET": self.balance}, False),
+            (rf"numbers/{account}/(?:allocated/)?default/config",
+             {"GET": self.get_default_config, "PUT": self.put_default_config,
+              "DELETE": self.delete_default_config}, False),
+            (rf"numbers/{account}/available/consecutive/(?P<count>[^/]+)", {"POST": self.consecutive_report}, False),
             (rf"numbers/{account}/available/(?P<tier>[^/]+)/(?P<count>[^/]+)",
              {"GET": self.available}, False),
             (rf"numbers/{account}/allocated/(?P<size>{'|'.join(REPORT_SIZES)})",
@@ -826,12 +881,7 @@ class SimwoodEmulator(CarrierEmulator):
             if tier in ("all", offer["tier"]) and matches(national(number))
         ]
         found.sort(key=lambda item: (item[0], item[1]))
-        rows = [
-            {**number_row(number), "recommended_gold_premium": offer["recommended_gold_premium"],
-             "wholesale_gold_premium": offer["wholesale_gold_premium"]}
-            for _, number, offer in found[: int(count)]
-        ]
-        return json_response(request, rows)
+        return json_response(request, [offer_row(number, offer) for _, number, offer in found[: int(count)]])
 
     def _link_object(self, account: Account, number: str) -> dict[str, Any]:
         link = f"{self.prefix}/numbers/{account.settings['account']}/allocated/{number}"
@@ -879,31 +929,61 @@ class SimwoodEmulator(CarrierEmulator):
     async def report(self, request: Request, account: Account, size: str) -> Response:
         params = await request_params(request)
         criteria = {key: params[key] for key in REPORT_CRITERIA if params.get(key) not in (None, "")}
+        summary: dict[str, Any] = {"mode": "all" if size == "all" else "quantity"}
+        if size != "all":
+            summary["quantity"] = int(size)
+        summary["type"] = "numbers_allocated"
+        rows = lambda: self._allocated_rows(account, size, criteria)  # noqa: E731
+        return self._report(request, account, ["allocated", size, criteria], summary, rows)
+
+    async def consecutive_report(self, request: Request, account: Account, count: str) -> Response:
+        if count not in CONSECUTIVE_COUNTS:
+            return error_response(request, 404, "Not found")
+        pattern = str((await request_params(request)).get("pattern") or "")
+        summary = {"mode": "consecutive", "quantity": int(count), "type": "numbers_available_consecutive"}
+        rows = lambda: self._consecutive_rows(account, int(count), pattern)  # noqa: E731
+        return self._report(request, account, ["consecutive", count, pattern], summary, rows)
+
+    def _report(
+        self, request: Request, account: Account, what: list[Any], summary: dict[str, Any], rows: Callable[[], list]
+    ) -> Response:
+        """Answer a report request: the same hash for the same request on the same day."""
         today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        fingerprint = json.dumps(
-            [account.settings["account"], "allocated", size, criteria, today], sort_keys=True
-        )
+        fingerprint = json.dumps([account.settings["account"], *what, today], sort_keys=True)
         digest = hashlib.md5(fingerprint.encode()).hexdigest()
         files = account.data["files"]
         self._expire_files(account)
         if digest not in files:
             requested = time.time()
             ready = requested + float(account.config.get("report_ready_seconds", REPORT_READY_SECONDS))
-            rows = self._allocated_rows(account, size, criteria)
-            files[digest] = {"requested": requested, "ready": ready, "rows": rows}
+            files[digest] = {"requested": requested, "ready": ready, "rows": rows()}
             self.store.save(account)
-        summary: dict[str, Any] = {"mode": "all" if size == "all" else "quantity"}
-        if size != "all":
-            summary["quantity"] = int(size)
-        summary.update({
-            "type": "numbers_allocated",
+        answer = {
+            **summary,
             "account": account.settings["account"],
             "format": "json",
             "hash": digest,
             "link": self._file_link(account, digest),
             "include_mobile_ott": False,
-        })
-        return json_response(request, summary)
+        }
+        return json_response(request, answer)
+
+    @staticmethod
+    def _consecutive_rows(account: Account, count: int, pattern: str) -> list[dict[str, Any]]:
+        """The first run of ``count`` consecutive available numbers matching ``pattern``."""
+        matches = pattern_matcher(pattern)
+        stock = account.data["stock"]
+        run: list[str] = []
+        for number in sorted(stock):
+            if not matches(national(number)):
+                run = []
+                continue
+            if run and int(number) != int(run[-1]) + 1:
+                run = []
+            run.append(number)
+            if len(run) == count:
+                return [offer_row(n, stock[n]) for n in run]
+        return []
 
     def _file_link(self, account: Account, digest: str) -> str:
         return f"{self.prefix}/files/{account.settings['account']}/{digest}"
@@ -973,14 +1053,34 @@ class SimwoodEmulator(CarrierEmulator):
         held = self._held_number(account, number)
         if held is None:
             return self._number_not_found(request)
+        return await self._store_config(request, account, held, "config", number_level=True)
+
+    async def _store_config(
+        self, request: Request, account: Account, holder: dict[str, Any], key: str, *, number_level: bool
+    ) -> Response:
+        """Validate the body as a whole config and keep it in ``holder[key]`` (all or nothing)."""
         config = await self._config_body(request)
         status = int(account.config.get("config_error_status", CONFIG_ERROR_STATUS))
         if config is None:
             return error_response(request, status, "Configuration is not valid JSON.")
-        errors = validate_config(config, ConfigContext(trunks=account.data["trunks"]))
+        errors = validate_config(config, ConfigContext(trunks=account.data["trunks"], number_level=number_level))
         if errors:
             return error_response(request, status, *errors)
-        held["config"] = config
+        holder[key] = config
+        self.store.save(account)
+        return success(request)
+
+    # The account's default config applies to numbers with neither their own config nor
+    # an associated trunk's (notes 1.6). Its path is unconfirmed: both forms are served.
+    async def get_default_config(self, request: Request, account: Account) -> Response:
+        config = account.data.get("default_config")
+        return json_response(request, config if config is not None else [])
+
+    async def put_default_config(self, request: Request, account: Account) -> Response:
+        return await self._store_config(request, account, account.data, "default_config", number_level=False)
+
+    async def delete_default_config(self, request: Request, account: Account) -> Response:
+        account.data["default_config"] = None
         self.store.save(account)
         return success(request)
 
@@ -1013,7 +1113,13 @@ class SimwoodEmulator(CarrierEmulator):
         held = self._held_number(account, number)
         if held is None:
             return self._number_not_found(request)
-        fields = await request_params(request)
+        try:
+            fields = await request_params(request, strict=True)
+        except UnreadableBody as exc:
+            return error_response(request, 400, str(exc))
+        # The notes make title, forename, bussuffix optional; a null is an absent value
+        # (the Java client sends null for every field it was not given).
+        fields = {name: "" if value is None else value for name, value in fields.items()}
         errors = validate_emergency(fields)
         if errors:
             return error_response(request, 400, *errors)
@@ -1038,7 +1144,10 @@ class SimwoodEmulator(CarrierEmulator):
         return json_response(request, found)
 
     async def put_trunk(self, request: Request, account: Account, trunk: str) -> Response:
-        params = await request_params(request)
+        try:
+            params = await request_params(request, strict=True)
+        except UnreadableBody as exc:
+            return trunk_error(request, str(exc))
         existing = account.data["trunks"].get(trunk)
         if existing is None:
             return self._create_trunk(request, account, trunk, params)

@@ -13,18 +13,29 @@ Choices where the documents are silent (also in ``docs/sandbox/sipwise.md``):
   HAL links keep the platform's form (an absolute path), rooted at the prefix:
   ``Location: /sipwise/api/customers/7`` where the platform says ``/api/customers/7``.
   ``curies`` and ``profile`` keep the real ``purl.org`` URLs.
-- Each account behaves as its own platform with one reseller: usernames, domain names and
-  numbers are unique within the account (the real number table is platform-wide, which
-  would let accounts see each other). Ids come from per-resource sequences shared by all
-  accounts, so another account's id answers 404 like a foreign reseller's item.
+- Each account is one reseller of one shared platform: usernames and domain names are
+  unique within the account, numbers across all accounts (the platform's number table is
+  one, notes 5.5: another reseller's number is "already exists", nothing more). Ids come
+  from per-resource sequences shared by all accounts, so another account's id answers 404
+  like a foreign reseller's item.
 - 401 bodies are ``Authorization required.`` as ``text/plain``. Banning after failed
   logins, client certificates, JWT and the subscriber realm are not emulated.
 - The injected 429 (the platform documents none) and 5xx answers use the platform's error
   body: ``{"code":429,"message":"Too Many Requests"}`` plus ``Retry-After``;
   ``{"code":503,"message":"Service Unavailable"}``.
-- ``primary_number`` is optional, as in every released version (only unreleased master
-  requires it for sipaccount customers). Password complexity checks are off (the
-  platform's ``sip_validate``/``web_validate`` defaults are not documented).
+- ``primary_number`` is optional, as in every released version; the account knob
+  ``require_primary_number`` makes it required for sipaccount customers, as unreleased
+  master does. Password complexity checks are off (the platform's
+  ``sip_validate``/``web_validate`` defaults are not documented).
+- Domain names may hold ``_`` (the platform takes them). Billing profiles show ``status``
+  (``active``, or ``terminated`` by DELETE or PUT/PATCH, then 404) and take
+  ``peaktime_weekdays`` (``weekday`` 0 = Monday … 6, ``start``/``stop`` ``HH:MM[:SS]``, shown
+  as ``HH:MM:SS``) and ``peaktime_special`` (``start``/``stop`` timestamps); rows of one day
+  (or specials) that overlap, their stop second included, are a 422 "… overlaps with …".
+- ``OPTIONS /api/`` answers like a collection (``methods``, ``Allow``) with one ``Link``
+  header per emulated collection; ``GET /api/`` is a small HTML page. Callforwards items
+  link to themselves as ``ngcp:callforwards``. Repeated slashes in a path are merged (the
+  platform's nginx does; done by the sandbox core for every carrier).
 - Customers accept ``billing_profile_definition`` ``id`` only; invoice and email template
   ids can only be null (none exist). Setting a customer ``pending`` changes no subscriber.
 - Call forwards: a type with no destinations is unset (``{}``). The read-only
@@ -45,13 +56,14 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import Account, CarrierEmulator, basic_credentials, boolean_knob, new_secret
 from .sipwise_protocol import (
     CURIES,
     HAL_PROFILE,
@@ -102,6 +114,7 @@ COLLECTIONS = (
     "customercontacts", "customers", "billingprofiles", "domains", "subscribers",
     "terminated_subscribers", "callforwards", "subscriberpreferences", "number_ids",
 )  # fmt: skip
+ROOT_METHODS = ("GET", "HEAD", "OPTIONS")
 ID_KINDS = ("reseller", "customercontact", "customer", "billingprofile", "domain", "subscriber", "number")
 
 
@@ -374,6 +387,7 @@ class Customers(Resource):
 BILLING_PROFILE_FIELDS = (
     Field("name", required=True),
     Field("handle", "identifier", required=True),
+    Field("status", "enum", choices=("active", "terminated"), default="active"),
     Field("prepaid", "bool", default=False),
     Field("currency"),
     Field("interval_charge", "float", default=0, minimum=0),
@@ -394,7 +408,10 @@ class BillingProfiles(Resource):
         return record["status"] != "terminated"
 
     def render(self, account: Account, record: dict[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in record.items() if key != "status"}
+        doc = dict(record)
+        doc.setdefault("peaktime_weekdays", [])
+        doc.setdefault("peaktime_special", [])
+        return doc
 
     def relations(self, account: Account, record: dict[str, Any]) -> dict[str, str]:
         return {"resellers": f"{self.emulator.root}/resellers/{record['reseller_id']}"}
@@ -403,6 +420,8 @@ class BillingProfiles(Resource):
         errors = ValidationErrors()
         values = validate_form(BILLING_PROFILE_FIELDS, body, errors)
         errors.raise_if_any()
+        values["peaktime_weekdays"] = peaktime_weekdays(body.get("peaktime_weekdays"))
+        values["peaktime_special"] = peaktime_specials(body.get("peaktime_special"))
         reseller_id = account.data["reseller_id"]
         for record in self.records(account).values():
             if record["id"] == own_id or not self.visible(record):
@@ -418,19 +437,95 @@ class BillingProfiles(Resource):
         return values
 
     def create(self, account: Account, body: dict[str, Any]) -> int:
-        record = {"id": self.emulator.next_id("billingprofile"), **self.validate(account, body), "status": "active"}
+        record = {"id": self.emulator.next_id("billingprofile"), **self.validate(account, body)}
         self.records(account)[str(record["id"])] = record
         return record["id"]
 
     def replace(self, account: Account, record: dict[str, Any], body: dict[str, Any]) -> None:
-        record.update(self.validate(account, body, own_id=record["id"]))
+        record.update(self.validate(account, body, own_id=record["id"]))  # status terminated: GET is then 404
 
     def delete(self, account: Account, record: dict[str, Any]) -> None:
         record["status"] = "terminated"  # DELETE terminates; GET then answers 404
 
 
+# Peak times (notes 5.3): weekday rows 0 (Monday) to 6 (Sunday) with clock times, and special
+# periods with timestamps. A row covers its stop second too, so two rows of one day that
+# share a boundary overlap (the platform's upstream tests refuse 08:00-10:00 and 10:00-12:00).
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def peaktime_weekdays(raw: Any) -> list[dict[str, Any]]:
+    rows = _peaktime_rows("peaktime_weekdays", raw)
+    periods: dict[int, list[tuple[int, int, str]]] = {}
+    checked = []
+    for row in rows:
+        weekday, problem = convert(Field("weekday", "int"), row.get("weekday"))
+        if problem or not 0 <= weekday <= 6:
+            raise ApiError(422, "Peaktime weekday must be between 0 (Monday) and 6 (Sunday).")
+        start = _clock_seconds(row.get("start"), "00:00:00", "start")
+        stop = _clock_seconds(row.get("stop"), "23:59:59", "stop")
+        label = f"{weekday} - {WEEKDAY_NAMES[weekday]} {_clock(start)} - {_clock(stop)}"
+        if stop < start:
+            raise ApiError(422, f"Peaktime ({label}) end time must be later than its start time.")
+        _refuse_overlap(periods.setdefault(weekday, []), start, stop + 1, f"Peaktime ({label})")
+        checked.append({"weekday": weekday, "start": _clock(start), "stop": _clock(stop)})
+    return checked
+
+
+def peaktime_specials(raw: Any) -> list[dict[str, Any]]:
+    periods: list[tuple[int, int, str]] = []
+    checked = []
+    for row in _peaktime_rows("peaktime_special", raw):
+        start, stop = (_timestamp(row.get(edge), edge) for edge in ("start", "stop"))
+        label = f"{start:%Y-%m-%d %H:%M:%S} - {stop:%Y-%m-%d %H:%M:%S}"
+        if stop < start:
+            raise ApiError(422, f"Special peaktime ({label}) end must be later than its start.")
+        _refuse_overlap(periods, int(start.timestamp()), int(stop.timestamp()) + 1, f"Special peaktime ({label})")
+        checked.append({"start": f"{start:%Y-%m-%d %H:%M:%S}", "stop": f"{stop:%Y-%m-%d %H:%M:%S}"})
+    return checked
+
+
+def _peaktime_rows(field: str, raw: Any) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(row, dict) for row in raw):
+        raise ApiError(422, f"Invalid '{field}', must be an array of objects.")
+    return raw
+
+
+def _refuse_overlap(periods: list[tuple[int, int, str]], start: int, end: int, label: str) -> None:
+    clashes = [other for other_start, other_end, other in periods if start < other_end and other_start < end]
+    if clashes:
+        raise ApiError(422, f"{label} overlaps with peaktimes {', '.join(clashes)}.")
+    periods.append((start, end, label.split("(", 1)[-1].rstrip(")")))
+
+
+def _clock_seconds(value: Any, default: str, edge: str) -> int:
+    text = default if value in (None, "") else str(value)
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59 or int(match[3] or 0) > 59:
+        raise ApiError(422, f"Unknown weekday peaktime {edge} time '{text}'.")
+    return int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3] or 0)
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _timestamp(value: Any, edge: str) -> datetime:
+    if value in (None, ""):
+        raise ApiError(422, f"Empty special peaktime {edge} timestamp.")
+    for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(str(value), form).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise ApiError(422, f"Invalid special peaktime {edge} timestamp '{value}'.")
+
+
 # --------------------------------------------------------------------------- domains
-HOSTNAME_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
+# The platform takes "_" in domain names (every fixture-driven upstream test creates one).
+HOSTNAME_LABEL = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
 
 
 def is_domain_name(value: str) -> bool:
@@ -582,6 +677,8 @@ class Subscribers(Resource):
                 raise ApiError(422, "Subscriber with this username does not exist in the domain.")
         if customer is None or (current is None and customer["status"] == "terminated"):
             raise invalid("customer_id", ", doesn't exist.")
+        if primary is None and customer["type"] == "sipaccount" and account.config.get("require_primary_number"):
+            raise ApiError(422, "A primary_number is required for the SIP subscriber.")  # master, notes 5.5
         if domain is None:
             raise invalid("domain", ", doesn't exist.")
         values["domain_id"] = domain["id"]
@@ -629,11 +726,17 @@ class Subscribers(Resource):
     def claim_numbers(
         self, account: Account, primary: dict | None, aliases: list[dict], current: dict[str, Any] | None
     ) -> tuple[dict | None, list[dict]]:
-        """Give each number its id; numbers held by another subscriber are a 422 (notes §5.5)."""
+        """Give each number its id; numbers held by another subscriber are a 422 (notes §5.5).
+
+        The platform's number table is one for all resellers (unique key on cc, ac, sn), so a
+        number another reseller's subscriber holds is refused the same way: the answer says
+        only that it exists.
+        """
         wanted = ([primary] if primary else []) + aliases
         held = {
-            number_key(number): other["id"]
-            for other in self.records(account).values()
+            number_key(number)
+            for reseller in self.emulator.store.by_carrier(self.emulator.name)
+            for other in reseller.data.get("subscribers", {}).values()
             if other is not current
             for number in ([other["primary_number"]] if other["primary_number"] else []) + other["alias_numbers"]
         }
@@ -643,12 +746,19 @@ class Subscribers(Resource):
             raise ApiError(422, f"Number '{taken[0]}' already exists.")
         if taken:
             raise ApiError(422, f"Numbers {', '.join(repr(k) for k in taken)} already exist.")
-        number_ids = account.data["number_ids"]
         for number, key in zip(wanted, keys):
-            if key not in number_ids:  # a number keeps its row (and id) once it has one
-                number_ids[key] = self.emulator.next_id("number")
-            number["number_id"] = number_ids[key]
+            number["number_id"] = self.number_id(account, key)
         return primary, aliases
+
+    def number_id(self, account: Account, key: str) -> int:
+        """A number keeps its row, and so its id, once it has one, whichever reseller held it."""
+        number_ids = account.data["number_ids"]
+        if key not in number_ids:
+            resellers = self.emulator.store.by_carrier(self.emulator.name)
+            known = (r.data.get("number_ids", {}).get(key) for r in resellers)
+            found = next((number_id for number_id in known if number_id is not None), None)
+            number_ids[key] = found or self.emulator.next_id("number")
+        return number_ids[key]
 
     # -- changes
     def create(self, account: Account, body: dict[str, Any]) -> int:
@@ -724,6 +834,7 @@ class CallForwards(Resource):
     def hal(self, account: Account, record: dict[str, Any]) -> dict[str, Any]:
         doc = super().hal(account, record)
         doc["_links"]["ngcp:subscribers"] = [{"href": f"{self.emulator.root}/subscribers/{record['id']}"}]
+        doc["_links"]["ngcp:callforwards"] = [{"href": self.href(record["id"])}]  # its own relation
         return doc
 
     def replace(self, account: Account, subscriber: dict[str, Any], body: dict[str, Any]) -> None:
@@ -928,6 +1039,9 @@ def perl_type(value: Any) -> str:
 class SipwiseEmulator(CarrierEmulator):
     name = "sipwise"
     prefix = "/sipwise/api"
+    # True: behave as unreleased master, which requires a primary_number for every
+    # subscriber of a sipaccount customer (notes 5.5); released versions do not.
+    config_knobs = {"require_primary_number": boolean_knob}
 
     def __init__(self, store) -> None:
         super().__init__(store)
@@ -1063,7 +1177,7 @@ class SipwiseEmulator(CarrierEmulator):
         method = self.method_of(request)
         path = request.path_params["path"]
         if path == "":
-            return HTMLResponse("<html><body><h1>Sipwise NGCP REST API (sandbox)</h1></body></html>")
+            return self.root_answer(method)
         if "link" in request.headers:
             raise ApiError(
                 400, "The request must not contain 'Link' headers. Instead assert relationships in the entity body."
@@ -1087,6 +1201,20 @@ class SipwiseEmulator(CarrierEmulator):
             if override:
                 return override.upper()
         return request.method
+
+    def root_answer(self, method: str) -> Response:
+        """``/api/``: the API's documentation page, and OPTIONS like every collection, whose
+        ``Link`` headers name each collection (what the upstream root tests read)."""
+        if method == "OPTIONS":
+            response = self.options(ROOT_METHODS, {})
+            for collection in self.resources:
+                rel = f"collection {HAL_PROFILE}#rel-{collection}"
+                response.headers.append("Link", f'<{self.root}/{collection}/>; rel="{rel}"')
+            return response
+        if method not in ("GET", "HEAD"):
+            raise ApiError(404, "Path not found")
+        page = HTMLResponse("<html><body><h1>Sipwise NGCP REST API (sandbox)</h1></body></html>")
+        return self.without_body(page) if method == "HEAD" else page
 
     # -- collections
     async def collection(self, request: Request, account: Account, resource: Resource, method: str) -> Response:
@@ -1156,8 +1284,12 @@ class SipwiseEmulator(CarrierEmulator):
         return self.updated(accept, request.headers.get("prefer", ""), resource, account, item_id)
 
     def updated(self, accept: str, prefer: str, resource: Resource, account: Account, item_id: int) -> Response:
-        """204 by default; 200 with the item for ``Prefer: return=representation`` (notes §4)."""
-        record = resource.get(account, item_id)
+        """204 by default; 200 with the item for ``Prefer: return=representation`` (notes §4).
+
+        An item the change terminated is still shown (a billing profile PATCHed to
+        ``terminated`` answers 200 with it, then 404); a terminated subscriber is gone.
+        """
+        record = resource.records(account).get(str(item_id))
         if "return=representation" in prefer and record is not None:
             return hal_response(accept, resource.hal(account, record), headers=self.applied("representation"))
         return Response(status_code=204, headers=self.applied("minimal"))

@@ -17,7 +17,11 @@ following ``002_4b662a5ee44388b6.txt`` (S2) and ``notes-simwood-surevoip.md`` pa
 * A customer's numbers: list, read, ``PUT`` of ``destination``/``activated``/``voip_call``
   (``ported`` for numbers from outside the stock), the partner's ``POST`` of several numbers.
 * Number search ``GET /numbers`` (``areacode``, ``number_filter``, ``number_range``) over the
-  partner's stock, and the SIP account ``GET /customers/{account}/sip``.
+  partner's stock (logged in) or every unused number (no login), and the SIP account
+  ``GET /customers/{account}/sip``.
+* The support resources S2 lists as needing no login: ``support/echo`` (POST/PUT),
+  ``support/ip-address`` and ``support/service-status`` (also at ``/ip-address`` and
+  ``/service-status``).
 * Errors: 404 ``{"error": "Cannot find what you were looking for!"}``; 400
   ``{"errors": [{"message": [...], "field": ...}]}``; 5xx ``{"message": …}``.
 * The rate limit: ``X-SureVoIP-API-RateLimit-*`` on every answer and 429 once it is spent.
@@ -25,8 +29,10 @@ following ``002_4b662a5ee44388b6.txt`` (S2) and ``notes-simwood-surevoip.md`` pa
 Choices where the documents are silent (also in ``docs/sandbox/surevoip.md``):
 
 * Customer ids (``{account}``) are integers (the OpenAPI types them so), unique across every
-  sandbox account of this carrier. ``POST /customers`` answers ``Location: …/customers/{id}``
-  (the form the vendor's PHP library parses) with ``{"location", "customer"}``, like the
+  sandbox account of this carrier. A customer's ``username`` is its control-panel login
+  (``cust<hex>``; the partner's own account shows the partner's login), never its id.
+  ``POST /customers`` answers ``Location: …/customers/{id}`` (the form the vendor's PHP
+  library parses) with ``{"location", "customer"}``, like the
   number PUT's ``{"location", "number"}``. Required on POST/PUT: the ten fields the vendor's
   PHP library requires; ``email`` needs an ``@``, ``country`` three capital letters, ``phone``
   and ``fax`` digits and spaces only (no ``+``). ``PUT`` replaces the writable fields and
@@ -35,9 +41,11 @@ Choices where the documents are silent (also in ``docs/sandbox/surevoip.md``):
   and billing account"): ``sip_username`` is the account id, ``sip_password`` a fresh secret,
   caller id the customer's phone without spaces, ``dtmf`` RFC2833, codecs ``ulaw,alaw,gsm,g729``.
 * Each sandbox account has a stock of 60 consecutive UK numbers (one block of one area code,
-  never shared with another account). Search shows the unallocated ones; a partner can POST
-  or PUT only those to a customer, or any number nobody in the sandbox holds with ``ported: "1"``.
-  A number someone else holds is "not available" (400), never revealed. Tiers are invented:
+  never shared with another account); together the blocks are SureVoIP's pool of unused
+  numbers. A logged-in search shows the partner's own block, a search without login the whole
+  pool (oldest block first). A partner can POST or PUT any unused pool number to a customer
+  (it leaves its block), or any number nobody in the sandbox stocks or holds with
+  ``ported: "1"``. A number someone else holds is "not available" (400), never revealed. Tiers are invented:
   ``platinum`` (£500; three equal trailing digits), ``gold`` (£250; two), ``standard`` (£0).
 * Numbers are international digits without ``+`` (``441224900999``), else 400 with the
   documented wording. ``activated``/``voip_call``/``ported`` take ``"0"``/``"1"`` (0/1 too) and are
@@ -56,8 +64,9 @@ Choices where the documents are silent (also in ``docs/sandbox/surevoip.md``):
 * Types S2 lists but the sandbox does not render (XML, HTML, text, Perl/PHP serialisations),
   request bodies that are not JSON and unparsable JSON are refused: 415 / 400 ``{"error": …}``.
   Unknown paths are 404 and unsupported methods 405 with ``Allow``, both ``{"error": …}``.
-* ``GET /numbers`` needs no login at SureVoIP; without one the sandbox cannot tell whose stock
-  to show and answers an empty list. Wrong credentials there are still a 401.
+* ``GET /numbers`` and the support resources need no login; wrong credentials there are still
+  a 401. Support answers carry no ``resources`` (S2's examples show none); the service-status
+  feed has no entries (no incident in the sandbox).
 * Error bodies carry no hypermedia; conditional GET and gzip are not emulated.
 """
 
@@ -78,7 +87,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ..base import Account, CarrierEmulator, basic_credentials, new_secret
+from ..base import (
+    Account,
+    CarrierEmulator,
+    basic_credentials,
+    new_secret,
+    seconds_knob,
+    whole_number_knob,
+    whole_seconds_left,
+)
 
 API_VERSION = "3.50"
 CATALYST_VERSION = "5.90112"
@@ -87,6 +104,7 @@ NOT_FOUND = "Cannot find what you were looking for!"
 UNAUTHORIZED = "Unauthorized: send your control panel username and password (HTTP Basic)"
 RATE_LIMITED = "Rate limit exceeded. Please wait until your limit resets."
 NUMBER_FORMAT = "Format is 441224900999. No + allowed"
+SERVICE_STATUS_TITLE = "SureVoIP Service Status"
 
 DEFAULT_RATE_LIMIT = 5000
 DEFAULT_WINDOW_SECS = 3600.0
@@ -154,6 +172,7 @@ class Reply:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    hypermedia: bool = True  # False: the documented answer has no ``resources`` (support/*)
 
 
 class Refusal(Exception):
@@ -213,17 +232,21 @@ class Call:
         return f"{self.root}/{path}"
 
     async def json_object(self) -> dict[str, Any]:
+        body = await self.json_document()
+        if not isinstance(body, dict):
+            raise general_error(400, f"Content-Type {JSON_TYPE} had a problem with your request.")
+        return body
+
+    async def json_document(self) -> Any:
+        """Any JSON document the request carries (None for an empty body)."""
         raw = await self.request.body()
         declared = _media_type(self.request.headers.get("content-type", "")) or JSON_TYPE
         if declared != JSON_TYPE and declared not in JSONP_TYPES:
             raise general_error(415, f"Content-Type {declared} is not supported")
         try:
-            body = json.loads(raw) if raw else None
+            return json.loads(raw) if raw.strip() else None
         except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise general_error(400, f"Content-Type {JSON_TYPE} had a problem with your request.")
-        return body
+            raise general_error(400, f"Content-Type {JSON_TYPE} had a problem with your request.") from None
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
@@ -261,6 +284,11 @@ def _national(number: str) -> str:
     return "0" + number[2:] if number.startswith("44") else number
 
 
+def account_id_of(customer: dict[str, Any]) -> str:
+    """The ``{account}`` of a customer record (records from before it had one used the username)."""
+    return customer.get("account") or customer["username"]
+
+
 def _tier(local: str) -> tuple[str, int]:
     if local[-3:] == local[-1] * 3:
         return "platinum", 500
@@ -273,6 +301,10 @@ def _tier(local: str) -> tuple[str, int]:
 class SureVoIPEmulator(CarrierEmulator):
     name = "surevoip"
     prefix = "/surevoip"
+    config_knobs = {
+        "rate_limit_per_hour": whole_number_knob(0),
+        "rate_limit_window_secs": seconds_knob(zero_allowed=False),
+    }
 
     def __init__(self, store) -> None:
         super().__init__(store)
@@ -286,6 +318,7 @@ class SureVoIPEmulator(CarrierEmulator):
         account.settings = {"partner_id": partner_id, "username": username, "password": new_secret()}
         own = self._new_customer_record(
             self._new_customer_id(),
+            username,
             {
                 "firstname": "Partner",
                 "lastname": "Admin",
@@ -329,8 +362,13 @@ class SureVoIPEmulator(CarrierEmulator):
 
     def _customer_id_taken(self, customer_id: str) -> bool:
         return any(
-            customer_id in a.data.get("customers", {}) or a.data.get("own", {}).get("username") == customer_id
+            customer_id in a.data.get("customers", {}) or account_id_of(a.data.get("own", {})) == customer_id
             for a in self._others()
+        )
+
+    def _customer_username_taken(self, username: str) -> bool:
+        return self._username_taken(username) or any(
+            c.get("username") == username for a in self._others() for c in a.data.get("customers", {}).values()
         )
 
     def _new_customer_id(self) -> str:
@@ -412,7 +450,7 @@ class SureVoIPEmulator(CarrierEmulator):
         return window
 
     def _rate_headers(self, limit: int, used: int, window: RateWindow, length: float) -> dict[str, str]:
-        reset = max(0, math.ceil(window.started + length - time.monotonic()))
+        reset = whole_seconds_left(window.started, length, time.monotonic())
         return {
             "X-SureVoIP-API-RateLimit-Limit": str(limit),
             "X-SureVoIP-API-RateLimit-Remaining": str(max(limit - used, 0)),
@@ -488,6 +526,11 @@ class SureVoIPEmulator(CarrierEmulator):
             ("/customers", {"GET": self.find_own_account, "POST": self.create_customer}, True),
             ("/partners/{partner}/customers", {"GET": self.list_customers, "POST": self.create_customer}, True),
             ("/numbers", {"GET": self.search_numbers}, False),
+            ("/support/echo", {"POST": self.echo, "PUT": self.echo}, False),
+            ("/support/ip-address", {"GET": self.ip_address}, False),
+            ("/ip-address", {"GET": self.ip_address}, False),
+            ("/support/service-status", {"GET": self.service_status}, False),
+            ("/service-status", {"GET": self.service_status}, False),
         ]
         for base in (customer, partner_customer):
             table += [
@@ -596,7 +639,7 @@ class SureVoIPEmulator(CarrierEmulator):
         if reply.body is None:
             return Response(b"", reply.status, headers, media_type=media)
         body = reply.body
-        if call is not None and call.hypermedia and reply.status < 400 and isinstance(body, dict):
+        if call is not None and call.hypermedia and reply.hypermedia and reply.status < 400 and isinstance(body, dict):
             body = {"resources": self._resources(call), **body}
         text = json.dumps(body, separators=(",", ":"))
         if media in JSONP_TYPES and call is not None:
@@ -624,7 +667,7 @@ class SureVoIPEmulator(CarrierEmulator):
         account = self._partner_scope(call)
         customer_id = call.params["customer"]
         own = account.data["own"]
-        if customer_id == own["username"]:
+        if customer_id == account_id_of(own):
             return own
         customer = account.data["customers"].get(customer_id)
         if customer is None:
@@ -691,7 +734,7 @@ class SureVoIPEmulator(CarrierEmulator):
         return Reply(200, {} if call.hypermedia else {"resources": self._resources(call)})
 
     async def find_own_account(self, call: Call) -> Reply:
-        own_id = self._partner_scope(call).data["own"]["username"]
+        own_id = account_id_of(self._partner_scope(call).data["own"])
         location = self._customer_url(call, own_id)
         body: dict[str, Any] = {"location": location}
         if call.hypermedia:
@@ -724,7 +767,7 @@ class SureVoIPEmulator(CarrierEmulator):
         customer = self._customer(call)
         body = self._customer_doc(customer)
         if call.hypermedia:
-            body["customer_resources"] = self._customer_links(call, customer["username"])
+            body["customer_resources"] = self._customer_links(call, account_id_of(customer))
         return Reply(200, body)
 
     @staticmethod
@@ -751,11 +794,12 @@ class SureVoIPEmulator(CarrierEmulator):
         errors.raise_if_any()
         return values
 
-    def _new_customer_record(self, customer_id: str, values: dict[str, str]) -> dict[str, Any]:
+    def _new_customer_record(self, customer_id: str, username: str, values: dict[str, str]) -> dict[str, Any]:
         caller_id = values["phone"].replace(" ", "")
         return {
             **values,
-            "username": customer_id,
+            "account": customer_id,
+            "username": username,
             "balance": "0.00000",
             "creditlimit": "0",
             "created_date": _now_text(),
@@ -774,7 +818,8 @@ class SureVoIPEmulator(CarrierEmulator):
         account = self._partner_scope(call)
         values = self._validated_customer_fields(await call.json_object())
         customer_id = self._new_customer_id()
-        account.data["customers"][customer_id] = self._new_customer_record(customer_id, values)
+        username = self._unused(lambda: f"cust{secrets.token_hex(4)}", self._customer_username_taken)
+        account.data["customers"][customer_id] = self._new_customer_record(customer_id, username, values)
         self.store.save(account)
         location = self._customer_url(call, customer_id)
         return Reply(201, {"location": location, "customer": customer_id}, {"Location": location})
@@ -790,13 +835,13 @@ class SureVoIPEmulator(CarrierEmulator):
     async def read_sip(self, call: Call) -> Reply:
         customer = self._customer(call)
         items = [dict(customer["sip"])] if "sip" in customer else []
-        return Reply(200, self._page(call, items, f"customers/{customer['username']}/sip", LIST_DEFAULT_LIMIT))
+        return Reply(200, self._page(call, items, f"customers/{account_id_of(customer)}/sip", LIST_DEFAULT_LIMIT))
 
     # -- handlers: a customer's numbers ----------------------------------------------------
     async def list_numbers(self, call: Call) -> Reply:
         account = self._partner_scope(call)
         customer = self._customer(call)
-        customer_id = customer["username"]
+        customer_id = account_id_of(customer)
         numbers = account.data["numbers"]
         items = [
             {
@@ -875,19 +920,29 @@ class SureVoIPEmulator(CarrierEmulator):
         fields["destination"] = destination
         return fields
 
+    def _unused_pool(self) -> list[str]:
+        return [number for account in self._others() for number in account.data.get("stock", [])]
+
+    def _stock_holder(self, number: str) -> Account | None:
+        """The sandbox account whose unused stock holds ``number`` (SureVoIP's one pool)."""
+        return next((a for a in self._others() if number in a.data.get("stock", [])), None)
+
     def _number_available(self, account: Account, number: str, ported: bool) -> bool:
         if number in account.data["numbers"]:
             return False
-        if number in account.data["stock"]:
+        if self._stock_holder(number) is not None:
             return True
         return ported and not self._number_held_anywhere(number)
 
     def _hold_number(self, account: Account, customer: dict[str, Any], number: str, fields: dict[str, str]) -> None:
         now = _now_text()
-        if number in account.data["stock"]:
-            account.data["stock"].remove(number)
+        holder = self._stock_holder(number)
+        if holder is not None:
+            holder.data["stock"].remove(number)
+            if holder is not account:
+                self.store.save(holder)
         account.data["numbers"][number] = {
-            "customer": customer["username"],
+            "customer": account_id_of(customer),
             **fields,
             "number_created_date": now,
             "destination_created_date": now,
@@ -916,10 +971,10 @@ class SureVoIPEmulator(CarrierEmulator):
             self._hold_number(account, customer, number, fields)
         self.store.save(account)
         created = [
-            {"location": self._number_url(call, customer["username"], number), "number": number}
+            {"location": self._number_url(call, account_id_of(customer), number), "number": number}
             for number, _ in accepted
         ]
-        location = call.url(f"customers/{customer['username']}/numbers")
+        location = call.url(f"customers/{account_id_of(customer)}/numbers")
         return Reply(201, {"numbers": created}, {"Location": location})
 
     async def put_number(self, call: Call) -> Reply:
@@ -947,12 +1002,26 @@ class SureVoIPEmulator(CarrierEmulator):
                 existing["destination_created_date"] = _now_text()
             existing.update(fields)
         self.store.save(account)
-        location = self._number_url(call, customer["username"], number)
+        location = self._number_url(call, account_id_of(customer), number)
         return Reply(201, {"location": location, "number": number}, {"Location": location})
+
+    # -- handlers: support (no login needed) ---------------------------------------------------
+    async def echo(self, call: Call) -> Reply:
+        return Reply(200, {"echoed": await call.json_document()}, hypermedia=False)
+
+    async def ip_address(self, call: Call) -> Reply:
+        client = call.request.client
+        return Reply(200, {"ip-address": client.host if client else ""}, hypermedia=False)
+
+    async def service_status(self, call: Call) -> Reply:
+        # No incident in the sandbox: the feed is there, with no entries in it.
+        return Reply(200, {"feed_title": SERVICE_STATUS_TITLE, "entries": []}, hypermedia=False)
 
     # -- handlers: number search -------------------------------------------------------------
     async def search_numbers(self, call: Call) -> Reply:
-        stock = call.account.data["stock"] if call.account else []
+        # Logged in, a partner sees its own stock block; without a login (S2: the search
+        # "does not need authentication"), every partner's unused numbers, oldest stock first.
+        stock = call.account.data["stock"] if call.account else self._unused_pool()
         matches = self._stock_matching(stock, call.query)
         items = []
         for number in matches:

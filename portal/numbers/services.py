@@ -19,10 +19,11 @@ def add_number(*, reseller, carrier_account, e164: str, actor=None, **fields) ->
         return save_and_sync(number, actor=actor)
 
 
-def _touch_subscribers(actor, *subscribers) -> None:
-    """Carriers that hold numbers on the subscriber (primary/alias) need it pushed too."""
-    for subscriber in {s for s in subscribers if s is not None}:
-        record_change(subscriber, actor=actor)
+def _touch_holders(actor, *holders) -> None:
+    """Carriers that hold numbers on the subscriber (primary/alias) or the trunk (Sipwise)
+    need it pushed too when a number comes or goes."""
+    for holder in {h for h in holders if h is not None}:
+        record_change(holder, actor=actor)
 
 
 def check_destination_and_forward(number: Number) -> None:
@@ -38,6 +39,7 @@ def check_destination_and_forward(number: Number) -> None:
 @service
 def update_number(number: Number, *, actor=None, **changes) -> Number:
     previous_subscriber = number.subscriber if number.subscriber_id else None
+    previous_trunk = number.trunk if number.trunk_id else None
     with change_by(actor):
         for name, value in changes.items():
             setattr(number, name, value)
@@ -48,7 +50,10 @@ def update_number(number: Number, *, actor=None, **changes) -> Number:
             if previous_subscriber is not None and previous_subscriber.primary_number_id == number.pk:
                 previous_subscriber.primary_number = None
                 previous_subscriber.save(update_fields=["primary_number"])
-            _touch_subscribers(actor, previous_subscriber, current)
+            _touch_holders(actor, previous_subscriber, current)
+        current_trunk = number.trunk if number.trunk_id else None
+        if current_trunk != previous_trunk:
+            _touch_holders(actor, previous_trunk, current_trunk)
     return number
 
 
@@ -83,6 +88,7 @@ def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
     ``sync=False``: the carrier no longer has it; the row is only marked released.
     """
     previous_subscriber = number.subscriber if number.subscriber_id else None
+    previous_trunk = number.trunk if number.trunk_id else None
     with change_by(actor):
         if sync:
             record_change(number, operation=JobOperation.DELETE, actor=actor)
@@ -99,8 +105,8 @@ def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
             if previous_subscriber.primary_number_id == number.pk:
                 previous_subscriber.primary_number = None
                 previous_subscriber.save(update_fields=["primary_number"])
-            if sync:
-                _touch_subscribers(actor, previous_subscriber)
+        if sync:
+            _touch_holders(actor, previous_subscriber, previous_trunk)
     return number
 
 

@@ -171,6 +171,7 @@ def trunk_spec(trunk: Trunk) -> TrunkSpec:
         host=trunk.host,
         customer_ref=trunk.customer.external_ref or str(trunk.customer_id),
         customer_remote_id=trunk.customer.remote_id or None,
+        numbers=list(trunk.numbers.order_by("e164").values_list("e164", flat=True)),
         portal_id=str(trunk.pk),
     )
 
@@ -430,7 +431,8 @@ class NumberKind(SyncedKind):
         if not remote_id and caps.number_inventory:
             customer_remote = obj.customer.remote_id if obj.customer_id else None
             try:
-                remote_id = adapter.allocate_number(obj.e164, customer_remote)
+                destination = routing_spec(obj, caps).destination
+                remote_id = adapter.allocate_number(obj.e164, customer_remote, destination=destination)
             except DuplicateError as exc:
                 # Already this account's (an allocation that landed before its worker died).
                 remote_id = exc.remote_id or adapter.find_number(obj.e164)

@@ -554,16 +554,15 @@ def _retry(job, kind, exc, *, delay: float, error_kind: str, count_attempt: bool
     if not count_attempt:
         updates["attempts"] = F("attempts") - 1
     SyncJob.objects.filter(pk=job.pk).update(**updates)
-    if job.operation == JobOperation.PUSH:
-        kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error=f"Retrying: {message}")
+    # (A delete's row is usually gone; a released number's stays and shows it.)
+    kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error=f"Retrying: {message}")
     log.info("sync job %s: %s; retrying in %.1f s", job.pk, message, delay)
     return Result(JobState.QUEUED, retry_in=countdown)
 
 
 def _fail(job: SyncJob, kind: SyncedKind, exc: CarrierError) -> Result:
     message = str(exc)
-    if job.operation == JobOperation.PUSH:
-        kind.state_rows(job.object_id).update(sync_state=SyncState.ERROR, sync_error=message)
+    kind.state_rows(job.object_id).update(sync_state=SyncState.ERROR, sync_error=message)
     log.warning("sync job %s failed: %s", job.pk, message)
     return _finish(job, JobState.FAILED, message, ErrorKind.PERMANENT)
 

@@ -99,6 +99,11 @@ class SyncJobQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(state__in=(JobState.QUEUED, JobState.RUNNING))
 
+    def refused_deletes(self):
+        """Deletes the carrier refused: their object is gone from the portal, so these jobs
+        are the only place that says the carrier still has it (and why)."""
+        return self.filter(operation=JobOperation.DELETE, state=JobState.FAILED)
+
     def with_in_flight(self):
         """Each job with ``in_flight``: how many jobs of its carrier account are running.
 

@@ -80,7 +80,7 @@ def _lock_sql(postgres: bool, relax: bool) -> str:
     # jobs and rate-limit events of the account may still be inserted meanwhile.
     if not postgres:
         return f"SELECT max_in_flight, updated_at FROM {ACCOUNTS} WHERE id = %s"
-    relaxed = f", set_config('synchronous_commit', 'off', true)" if relax else ""
+    relaxed = ", set_config('synchronous_commit', 'off', true)" if relax else ""
     return f"SELECT max_in_flight, updated_at{relaxed} FROM {ACCOUNTS} WHERE id = %s FOR NO KEY UPDATE"
 
 

@@ -343,6 +343,18 @@ CELERY_BEAT_SCHEDULE = {
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8100")
 SANDBOX_ADMIN_TOKEN = env.str("SANDBOX_ADMIN_TOKEN", default="")
 
+# Where a carrier account may point (the worker sends its credentials there): the carriers'
+# published API hosts, over HTTPS. Sipwise C5 and Simotel run on the operator's own servers:
+# the platform lists those hosts (comma-separated, "*.example.net" for a domain).
+CARRIER_API_HOSTS = {
+    "simwood": env.list("CARRIER_HOSTS_SIMWOOD", default=["api.simwood.com"]),
+    "surevoip": env.list("CARRIER_HOSTS_SUREVOIP", default=["api.surevoip.co.uk", "sandbox.surevoip.co.uk"]),
+    "sipwise": env.list("CARRIER_HOSTS_SIPWISE", default=[]),
+    "simotel": env.list("CARRIER_HOSTS_SIMOTEL", default=["panel.hostedpbx.ir"]),
+}
+CARRIER_ANY_HOST = env.bool("CARRIER_ANY_HOST", default=DEBUG)  # development only
+SANDBOX_CARRIERS = env.bool("SANDBOX_CARRIERS", default=False)  # the demo: SANDBOX_URL's host and port too
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -16,11 +16,15 @@ from auditlog.mixins import AuditlogHistoryAdminMixin
 from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_user_model
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
-from django.db import router, transaction
+from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, FieldDoesNotExist, ValidationError
+from django.db import DataError, router, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -58,15 +62,74 @@ class ResellerListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        try:
-            reseller_id = int(self.value())
-        except ValueError:
-            return queryset.none()
+        reseller_id = next((pk for pk, _ in self.lookup_choices if str(pk) == self.value()), None)
+        if reseller_id is None:
+            raise IncorrectLookupParameters(f"No reseller {self.value()!r} to filter by.")
         # Exactly the objects that reseller's own staff see: the one definition of "belongs to".
         return queryset.for_access(Access(reseller_id=reseller_id))
 
 
-class RoleScopedMixin:
+class PortalChangeList(ChangeList):
+    """A change list for which a malformed filter is the visitor's error, never the server's.
+
+    Django's date hierarchy computes the next year, month or day with ``datetime``, which
+    overflows for ``?created_at__year=9999``; that and its like are wrong parameters.
+    """
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
+def _valid_choice_values(field, values):
+    """The values a model choice field can look up (others, e.g. "abc" for an integer key, dropped)."""
+    valid = []
+    for value in values:
+        try:
+            field.remote_field.model._meta.get_field(field.remote_field.field_name).to_python(value)
+        except (ValidationError, ValueError, TypeError):
+            continue
+        valid.append(value)
+    return valid
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, re-rendering a submitted "abc" as no choice instead of a 500.
+
+    The form already says the choice is invalid; the widget used to query the database
+    with the raw value to show it, and crash.
+    """
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, _valid_choice_values(self.field, value), attr)
+
+
+class SafeAutocompleteSelectMultiple(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, _valid_choice_values(self.field, value), attr)
+
+
+class MalformedListQueryIs400:
+    """Admin change lists answer a filter, ordering or page they cannot apply with a 400."""
+
+    def get_changelist(self, request, **kwargs):
+        return PortalChangeList
+
+    def get_changelist_instance(self, request):
+        """A filter, ordering or page the list cannot apply is a 400 with the reason.
+
+        (Django's admin would redirect to ``?e=1`` for some and crash on others: a
+        number too large for the database, a year past 9999.)
+        """
+        try:
+            return super().get_changelist_instance(request)
+        except (IncorrectLookupParameters, OverflowError, DataError) as exc:
+            raise BadRequest(f"This list cannot be filtered that way: {exc}") from exc
+
+
+class RoleScopedMixin(MalformedListQueryIs400):
     """Scoping and role permissions, shared by model admins and inlines.
 
     ``roles`` names the staff roles that may work with the model; platform admins always may.
@@ -116,6 +179,8 @@ class RoleScopedMixin:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         access = self.access(request)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         if related is Reseller and not access.is_platform_admin:
             # Staff create and edit only inside their own reseller: one fixed choice.
             kwargs.update(
@@ -129,6 +194,11 @@ class RoleScopedMixin:
         elif isinstance(related._default_manager.all(), ScopedQuerySet):
             kwargs["queryset"] = related.objects.for_request(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class ScopedAdmin(RoleScopedMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
@@ -234,6 +304,8 @@ def refusal_by_field(error: ValidationError, model, form_fields=()) -> list[tupl
     for name, errors in error.message_dict.items():
         if name in form_fields:
             placed.append((name, errors))
+        elif f"new_{name}" in form_fields:  # a write-only secret's input (WriteOnlySecretForm)
+            placed.append((f"new_{name}", errors))
         elif name == NON_FIELD_ERRORS:
             placed.append((None, errors))
         else:
@@ -351,11 +423,39 @@ class ServiceAdmin(ScopedAdmin):
     def response_action(self, request, queryset):
         try:
             with transaction.atomic(using=router.db_for_write(self.model)):
-                return super().response_action(request, queryset)
+                response = super().response_action(request, queryset)
         except (ServiceRefused, ValidationError) as exc:  # actions call services directly too
             error = exc.error if isinstance(exc, ServiceRefused) else exc
             self.message_user(request, f"Nothing was changed. {refusal_text(error, self.model)}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+        return self.secrets_page_or(request, response)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.secrets_page_or(request, super().response_add(request, obj, post_url_continue))
+
+    # -- secrets shown once -------------------------------------------------------------
+    def reveal_once(self, request, obj, label: str, secret: str) -> None:
+        """Show ``secret`` (a generated password) on the page that answers this request, once.
+
+        Rendered straight into that page, never stored: not in a message (Django keeps
+        those in a cookie, signed but readable), not in the session. The page is no-store.
+        """
+        if not hasattr(request, "secrets_to_reveal"):
+            request.secrets_to_reveal = []
+        request.secrets_to_reveal.append((obj, label, secret))
+
+    def secrets_page_or(self, request, response):
+        secrets = getattr(request, "secrets_to_reveal", None)
+        if not secrets or not isinstance(response, HttpResponseRedirect):
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Copy the new password now",
+            "secrets": secrets,
+            "continue_url": response["Location"],
+        }
+        return TemplateResponse(request, "admin/portal_secrets_once.html", context)
 
     # -- actions ----------------------------------------------------------------------
     @admin.action(description="Sync now: push the selected %(verbose_name_plural)s to their carrier")
@@ -421,7 +521,7 @@ class WriteOnlySecretForm(forms.ModelForm):
         return super().save(commit)
 
 
-class PlatformLogEntryAdmin(LogEntryAdmin):
+class PlatformLogEntryAdmin(MalformedListQueryIs400, LogEntryAdmin):
     """The global audit log spans every reseller, so only platform admins see it.
 
     Everyone else reads an object's own history from its page, which is scoped.

@@ -42,3 +42,7 @@ class PortalAdminSite(admin.AdminSite):
             # middleware has sent the latter elsewhere before this point).
             raise PermissionDenied("This login cannot use the admin.")
         return redirect(f"{reverse('account_login')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
+
+    def password_change(self, request, extra_context=None):
+        # allauth's page: it asks for the current password, and the address hears of the change.
+        return redirect("account_change_password")

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 
@@ -97,6 +98,8 @@ def _user(email: str, *, superuser: bool = False, first_name: str = "") -> User:
     if user is None:
         maker = User.objects.create_superuser if superuser else User.objects.create_user
         user = maker(email=email, password=DEMO_PASSWORD, first_name=first_name)
+    # The demo's addresses are ours (example domains): verified, as an invitation would have made them.
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"primary": True, "verified": True})
     return user
 
 
@@ -179,7 +182,8 @@ def seed(sandbox_url: str | None = None, sandbox_token: str | None = None, custo
     """``customers`` overrides how many customers each reseller gets (tests use a few)."""
     sandbox = SandboxClient(sandbox_url or settings.SANDBOX_URL, sandbox_token or settings.SANDBOX_ADMIN_TOKEN)
     rng = random.Random(2026)
-    logins = [Login("platform admin", _user("admin@portal.example", superuser=True, first_name="Pat").email)]
+    admin_role = "platform admin (sets up an authenticator app at first login)" if settings.PLATFORM_ADMIN_MFA else "platform admin"
+    logins = [Login(admin_role, _user("admin@portal.example", superuser=True, first_name="Pat").email)]
     plans = [
         ("Northwind Telecom", "northwind", list(CarrierKind.values), 24, "1"),
         ("Acme Voice", "acme", [CarrierKind.SIPWISE, CarrierKind.SIMWOOD], 12, "2"),

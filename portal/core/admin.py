@@ -17,11 +17,10 @@ from auditlog.registry import auditlog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_user_model
-from django.core.exceptions import NON_FIELD_ERRORS, BadRequest, FieldDoesNotExist, ValidationError
-from django.db import DataError, router, transaction
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
+from django.db import router, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -29,10 +28,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from portal.sync.models import Provisioned
 from portal.sync import operations
+from portal.sync.models import Provisioned
 from portal.tenancy.models import Reseller, Role
 from portal.tenancy.scoping import Access, ScopedQuerySet, access_for
+
+from .admin_input import RefusesMalformedInput, is_valid_key
 
 SYNC_SECTION = "Carrier sync"
 
@@ -62,37 +63,18 @@ class ResellerListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        reseller_id = next((pk for pk, _ in self.lookup_choices if str(pk) == self.value()), None)
+        # value() is the query string's text, or a choice itself while Django counts facets.
+        reseller_id = next((pk for pk, _ in self.lookup_choices if str(pk) == str(self.value())), None)
         if reseller_id is None:
             raise IncorrectLookupParameters(f"No reseller {self.value()!r} to filter by.")
         # Exactly the objects that reseller's own staff see: the one definition of "belongs to".
         return queryset.for_access(Access(reseller_id=reseller_id))
 
 
-class PortalChangeList(ChangeList):
-    """A change list for which a malformed filter is the visitor's error, never the server's.
-
-    Django's date hierarchy computes the next year, month or day with ``datetime``, which
-    overflows for ``?created_at__year=9999``; that and its like are wrong parameters.
-    """
-
-    def get_filters(self, request):
-        try:
-            return super().get_filters(request)
-        except (ValueError, OverflowError) as exc:
-            raise IncorrectLookupParameters(exc) from exc
-
-
 def _valid_choice_values(field, values):
-    """The values a model choice field can look up (others, e.g. "abc" for an integer key, dropped)."""
-    valid = []
-    for value in values:
-        try:
-            field.remote_field.model._meta.get_field(field.remote_field.field_name).to_python(value)
-        except (ValidationError, ValueError, TypeError):
-            continue
-        valid.append(value)
-    return valid
+    """The values a model choice field can look up; the others are dropped."""
+    target = field.remote_field.model._meta.get_field(field.remote_field.field_name)
+    return [value for value in values if is_valid_key(target, value)]
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):
@@ -111,25 +93,7 @@ class SafeAutocompleteSelectMultiple(AutocompleteSelectMultiple):
         return super().optgroups(name, _valid_choice_values(self.field, value), attr)
 
 
-class MalformedListQueryIs400:
-    """Admin change lists answer a filter, ordering or page they cannot apply with a 400."""
-
-    def get_changelist(self, request, **kwargs):
-        return PortalChangeList
-
-    def get_changelist_instance(self, request):
-        """A filter, ordering or page the list cannot apply is a 400 with the reason.
-
-        (Django's admin would redirect to ``?e=1`` for some and crash on others: a
-        number too large for the database, a year past 9999.)
-        """
-        try:
-            return super().get_changelist_instance(request)
-        except (IncorrectLookupParameters, OverflowError, DataError) as exc:
-            raise BadRequest(f"This list cannot be filtered that way: {exc}") from exc
-
-
-class RoleScopedMixin(MalformedListQueryIs400):
+class RoleScopedMixin(RefusesMalformedInput):
     """Scoping and role permissions, shared by model admins and inlines.
 
     ``roles`` names the staff roles that may work with the model; platform admins always may.
@@ -521,7 +485,7 @@ class WriteOnlySecretForm(forms.ModelForm):
         return super().save(commit)
 
 
-class PlatformLogEntryAdmin(MalformedListQueryIs400, LogEntryAdmin):
+class PlatformLogEntryAdmin(RefusesMalformedInput, LogEntryAdmin):
     """The global audit log spans every reseller, so only platform admins see it.
 
     Everyone else reads an object's own history from its page, which is scoped.
@@ -538,3 +502,14 @@ LogEntry = get_logentry_model()
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)
 admin.site.register(LogEntry, PlatformLogEntryAdmin)
+
+
+# The beat schedule is code (settings.CELERY_BEAT_SCHEDULE), written to django_celery_beat's
+# tables by the scheduler each time it starts: an edit in the admin would be undone at the next
+# start (and its crontab page answered 500 to a bad hour). The admin does not offer them.
+for _model_name in ("PeriodicTask", "CrontabSchedule", "IntervalSchedule", "SolarSchedule", "ClockedSchedule"):
+    from django.apps import apps as _apps
+
+    _model = _apps.get_model("django_celery_beat", _model_name)
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -20,6 +20,15 @@ class PortalAdminSite(admin.AdminSite):
     site_header = "Reseller Portal administration"
     site_title = "Reseller Portal admin"
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every model admin, other apps' too, answers malformed list queries and selections with a 400."""
+        from .admin_input import RefusesMalformedInput
+
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, RefusesMalformedInput):
+            admin_class = type(admin_class.__name__, (RefusesMalformedInput, admin_class), {"__module__": admin_class.__module__})
+        return super().register(model_or_iterable, admin_class, **options)
+
     def has_permission(self, request) -> bool:
         from portal.accounts.mfa import session_passed_mfa
         from portal.tenancy.scoping import access_for

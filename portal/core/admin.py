@@ -15,6 +15,7 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from auditlog.registry import auditlog
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
@@ -33,7 +34,7 @@ from portal.sync.models import Provisioned
 from portal.tenancy.models import Reseller, Role
 from portal.tenancy.scoping import Access, ScopedQuerySet, access_for
 
-from .admin_input import RefusesMalformedInput, is_valid_key
+from .admin_input import is_valid_key
 
 SYNC_SECTION = "Carrier sync"
 
@@ -93,7 +94,7 @@ class SafeAutocompleteSelectMultiple(AutocompleteSelectMultiple):
         return super().optgroups(name, _valid_choice_values(self.field, value), attr)
 
 
-class RoleScopedMixin(RefusesMalformedInput):
+class RoleScopedMixin:
     """Scoping and role permissions, shared by model admins and inlines.
 
     ``roles`` names the staff roles that may work with the model; platform admins always may.
@@ -485,7 +486,7 @@ class WriteOnlySecretForm(forms.ModelForm):
         return super().save(commit)
 
 
-class PlatformLogEntryAdmin(RefusesMalformedInput, LogEntryAdmin):
+class PlatformLogEntryAdmin(LogEntryAdmin):
     """The global audit log spans every reseller, so only platform admins see it.
 
     Everyone else reads an object's own history from its page, which is scoped.
@@ -508,8 +509,6 @@ admin.site.register(LogEntry, PlatformLogEntryAdmin)
 # tables by the scheduler each time it starts: an edit in the admin would be undone at the next
 # start (and its crontab page answered 500 to a bad hour). The admin does not offer them.
 for _model_name in ("PeriodicTask", "CrontabSchedule", "IntervalSchedule", "SolarSchedule", "ClockedSchedule"):
-    from django.apps import apps as _apps
-
-    _model = _apps.get_model("django_celery_beat", _model_name)
+    _model = apps.get_model("django_celery_beat", _model_name)
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)

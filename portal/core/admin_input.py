@@ -39,7 +39,7 @@ class PortalChangeList(ChangeList):
 class RefusesMalformedInput:
     """A list filter, ordering, page or action selection the admin cannot apply is a 400.
 
-    Mixed into every model admin (PortalAdminSite.register adds it to those of other apps).
+    PortalAdminSite.register mixes it into every model admin, the portal's and other apps'.
     """
 
     def response_action(self, request, queryset):

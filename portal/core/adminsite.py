@@ -15,6 +15,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from .admin_input import RefusesMalformedInput
+
 
 class PortalAdminSite(admin.AdminSite):
     site_header = "Reseller Portal administration"
@@ -22,11 +24,11 @@ class PortalAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every model admin, other apps' too, answers malformed list queries and selections with a 400."""
-        from .admin_input import RefusesMalformedInput
-
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, RefusesMalformedInput):
-            admin_class = type(admin_class.__name__, (RefusesMalformedInput, admin_class), {"__module__": admin_class.__module__})
+            admin_class = type(
+                admin_class.__name__, (RefusesMalformedInput, admin_class), {"__module__": admin_class.__module__}
+            )
         return super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request) -> bool:

@@ -217,6 +217,13 @@ def test_a_new_address_counts_only_once_verified(client, mailoutbox, log_in):
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.email == old  # not yet
+    # Nobody can be invited with the address meanwhile: it is this login's change in progress.
+    from django.core.exceptions import ValidationError
+
+    from portal.accounts.services import check_invitable
+
+    with pytest.raises(ValidationError, match="Another login is changing to this address"):
+        check_invitable("New-Me@example.net", StaffFactory().reseller)
 
     # Making the unverified address primary is refused (allauth allows it when no address is verified).
     client.post("/accounts/email/", {"action_primary": "", "email": "new-me@example.net"})

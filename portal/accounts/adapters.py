@@ -35,15 +35,18 @@ class InviteOnlyAccountAdapter(DefaultAccountAdapter):
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         """allauth asks for the password again before any change to MFA.
 
-        Not before the first authenticator of someone who has just typed their password to
-        log in (the page MFA enrolment sends them to): asking again at once only confuses.
+        Not while someone who has just logged in with their password sets up their first
+        authenticator (the page MFA enrolment sends them to) and looks at the recovery codes
+        allauth shows right after: asking again at once only confuses.
         """
         required = super().is_reauthentication_required(app=app, **kwargs)
         if required and app == "allauth.mfa":
+            from .mfa import enrolled_in_session
+
             request = context.request
             user = getattr(request, "user", None)
-            if user is not None and user.is_authenticated and not Authenticator.objects.filter(user=user).exists():
-                return not _logged_in_recently(request)
+            if user is not None and user.is_authenticated and _logged_in_recently(request):
+                return not (enrolled_in_session(request) or not Authenticator.objects.filter(user=user).exists())
         return required
 
 

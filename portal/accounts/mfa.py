@@ -23,7 +23,12 @@ def session_passed_mfa(request) -> bool:
         return False
     if any(record.get("method") == "mfa" for record in get_authentication_records(request, user)):
         return True
-    return request.session.get(ENROLLED_IN_SESSION) == str(user.pk)
+    return enrolled_in_session(request)
+
+
+def enrolled_in_session(request) -> bool:
+    """The user added their first authenticator in this session."""
+    return request.user.is_authenticated and request.session.get(ENROLLED_IN_SESSION) == str(request.user.pk)
 
 
 @receiver(authenticator_added)

@@ -73,8 +73,11 @@ def test_when_the_reseller_requires_mfa_staff_must_set_it_up_first(client, log_i
     # allauth announces the new authenticator once its transaction commits (a real commit:
     # this test runs outside a test transaction); that marks the session as having passed
     # MFA, since the person just typed a code from the new app.
-    client.post("/accounts/2fa/totp/activate/", {"code": current_code(setup.context["form"].secret)})
+    activated = client.post("/accounts/2fa/totp/activate/", {"code": current_code(setup.context["form"].secret)})
     assert Authenticator.objects.filter(user=staff.user, type=Authenticator.Type.TOTP).exists()
+    # allauth shows the recovery codes next, without asking for the password just typed.
+    assert activated["Location"] == "/accounts/2fa/recovery-codes/"
+    assert client.get("/accounts/2fa/recovery-codes/").status_code == 200
     assert client.get("/staff/customers/").status_code == 200
 
 

@@ -32,6 +32,8 @@ class RequireMfaMiddleware:
         if not access.has_mfa:
             if request.path.startswith("/accounts/"):
                 return self.get_response(request)
+            if not getattr(request, "htmx", False):
+                messages.info(request, "Your login must use an authenticator app: set one up here to continue.")
             return self.send(request, reverse("mfa_activate_totp"))
         if not session_passed_mfa(request):
             logout(request)

@@ -59,8 +59,12 @@ class SandboxClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=10)
 
-    def account_exists(self, account_id: str) -> bool:
-        return self.http.get(f"/_sandbox/accounts/{account_id}").status_code == 200
+    def account(self, account_id: str) -> dict | None:
+        """The sandbox account as its control API describes it now (its address included), if it exists."""
+        if not account_id:
+            return None
+        response = self.http.get(f"/_sandbox/accounts/{account_id}")
+        return response.json() if response.status_code == 200 else None
 
     def create_account(self, carrier: str) -> dict:
         try:
@@ -75,9 +79,12 @@ class SandboxClient:
 def _carrier_account(reseller: Reseller, kind: str, sandbox: SandboxClient) -> CarrierAccount:
     name = f"{CarrierKind(kind).label} (sandbox)"
     existing = CarrierAccount.objects.filter(reseller=reseller, name=name).first()
-    if existing and sandbox.account_exists(existing.settings.get("sandbox_account", "")):
+    found = sandbox.account(existing.settings.get("sandbox_account", "")) if existing else None
+    if found and found["base_url"] == existing.base_url:
         return existing
-    created = sandbox.create_account(kind)
+    # A new sandbox account, or the same one at a new address (the sandbox runs on another
+    # port): the address and, as for any change of address, the credentials are set again.
+    created = found or sandbox.create_account(kind)
     fields = KIND_FIELDS[kind]
     remote = created["settings"]
     account = existing or CarrierAccount(reseller=reseller, kind=kind, name=name)

@@ -87,8 +87,9 @@ def test_run_prints_the_logins_last_and_ctrl_c_stops_everything(tmp_path):
     output = log.read_text()
     running = output.index(f"The portal is running at http://127.0.0.1:{port}/")
     assert "admin@portal.example" in output[:running] and "Demo data is ready" in output[:running]
-    before_stop = output[: output.index("Stopping...")]
-    assert before_stop.rstrip().endswith("(Ctrl-C stops everything)"), before_stop[-1500:]
-    for noise in ("superuser privileges", "(recovery)", "Editable install", "GET /", "waiting for request budget"):
+    # Nothing follows the URL in a healthy demo: its processes log warnings and errors only.
+    after = output[running : output.index("Stopping...")].splitlines()[1:]
+    assert [line for line in after if line.strip()] == [], after
+    for noise in ("superuser privileges", "(recovery)", "Editable install", "GET /", " INFO ", "waiting for request budget"):
         assert noise not in output, noise
     assert "ignored SIGTERM" in output  # the stuck worker was killed after STOP_TIMEOUT

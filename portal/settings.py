@@ -10,6 +10,9 @@ settings for a portal served over plain HTTP on localhost (the demo).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from pathlib import Path
 
 import environ
@@ -35,18 +38,12 @@ def _machine_local_secret(name: str, make) -> str:
 
 
 def _new_fernet_key() -> str:
-    import base64
-    import secrets
-
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 def _legacy_field_key(secret_key: str) -> str:
     # Before FIELD_ENCRYPTION_KEYS had its own file the embedded default derived the key from
     # SECRET_KEY; a var/ made then keeps that key as a second one, so its secrets still decrypt.
-    import base64
-    import hashlib
-
     return base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret_key}".encode()).digest()).decode()
 
 
@@ -64,7 +61,7 @@ if SECRET_KEY and not FIELD_ENCRYPTION_KEYS:
 if not SECRET_KEY:
     # The embedded default (demo, development): machine-local keys under var/.
     had_secret_key = (VAR_DIR / "secret_key").exists()
-    SECRET_KEY = _machine_local_secret("secret_key", lambda: __import__("secrets").token_urlsafe(50))
+    SECRET_KEY = _machine_local_secret("secret_key", lambda: secrets.token_urlsafe(50))
     if not FIELD_ENCRYPTION_KEYS:
         first_run_keys = [_new_fernet_key()] + ([_legacy_field_key(SECRET_KEY)] if had_secret_key else [])
         FIELD_ENCRYPTION_KEYS = _machine_local_secret("field_encryption_keys", lambda: ",".join(first_run_keys)).split(",")

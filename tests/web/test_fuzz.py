@@ -11,11 +11,12 @@ failure repeats), and each form one submission with every field bad at once.
 
 from __future__ import annotations
 
+import re
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
@@ -151,10 +152,10 @@ class Crawl:
     requests: int = 0
     last_exception: list = field(default_factory=list)
 
-    def request(self, method: str, path: str, data: dict | None = None, **extra):
+    def request(self, method: str, path: str, data: dict | None = None):
         self.last_exception.clear()
         self.requests += 1
-        response = (self.client.post if method == "post" else self.client.get)(path, data or {}, **extra)
+        response = (self.client.post if method == "post" else self.client.get)(path, data or {})
         if response.status_code >= 500:
             error = repr(self.last_exception[0]) if self.last_exception else f"status {response.status_code}"
             shown = {key: value for key, value in (data or {}).items() if key not in SKIPPED_NAMES}
@@ -273,8 +274,6 @@ def crawl():
     crawl = Crawl(client)
 
     def note(sender, request=None, **kwargs):
-        import sys
-
         crawl.last_exception.append(sys.exc_info()[1])
 
     got_request_exception.connect(note, weak=False)

@@ -100,6 +100,7 @@ class Capabilities:
     trunks: bool = False
     number_config: bool = False  # a number's destination/routing is held at the carrier
     number_inventory: bool = False  # search available, allocate, release
+    number_blocks: tuple[int, ...] = ()  # sizes of the consecutive blocks its search offers
     emergency_address: bool = False
     forwards: bool = False
     forward_owners: frozenset[str] = frozenset()  # {"subscriber", "number"}
@@ -396,7 +397,14 @@ class CarrierAdapter:
         raise self._unsupported("subscribers")
 
     # numbers
-    def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
+    def search_numbers(self, pattern: str = "", limit: int = 10, *, block: int = 0) -> list[AvailableNumber]:
+        """Numbers the carrier offers now. ``block`` N (one of ``Capabilities.number_blocks``):
+        one run of N consecutive numbers instead, in order ([] when the carrier has none)."""
+        raise self._unsupported("number search")
+
+    def still_available(self, e164s: list[str]) -> set[str]:
+        """Which of ``e164s`` the carrier still offers: the re-check before allocating numbers
+        picked from an earlier search (someone else may have taken them meanwhile)."""
         raise self._unsupported("number search")
 
     def allocate_number(

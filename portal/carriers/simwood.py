@@ -61,6 +61,11 @@ Assumptions where the documents are silent:
 * Simwood has no pagination for trunks or numbers: ``iter_trunks`` reads the trunk
   list, ``iter_numbers`` the allocated-numbers report (polled until ready), and both
   fetch each object only as it is yielded.
+* A consecutive block is the ``available/consecutive/{N}`` report (N 10-100 in tens,
+  ``pattern`` as for the search; UK numbers only), collected like the allocated report;
+  its rows are read as the search's. Numbers picked from an earlier search are checked
+  again before they are allocated with one size-100 search per hundred they fall in
+  (``pattern`` ``{first digits}*``), which lists every number of that hundred still offered.
 * ``allocate_number`` writes no config (the account default routing applies until
   ``update_number``); a repeat allocate of one's own number is Simwood's 200, so a
   retried allocate simply adopts the number.
@@ -109,6 +114,8 @@ DESTINATION_RING_SECONDS = 20
 REGISTRATION_HOST = "reg"  # sip:{TRUNK}@reg names a Simwood registration (reg) user
 LONDON = "Europe/London"
 SEARCH_SIZES = (1, 10, 100)
+BLOCK_SIZES = tuple(range(10, 101, 10))  # the consecutive report's documented sizes
+UK = "44"
 REPORT_TIMEOUT_SECONDS = 120.0
 REPORT_FIRST_POLL_SECONDS = 0.05
 REPORT_MAX_POLL_SECONDS = 2.0
@@ -413,6 +420,7 @@ class SimwoodAdapter(CarrierAdapter):
         trunks=True,
         number_config=True,
         number_inventory=True,
+        number_blocks=BLOCK_SIZES,
         emergency_address=True,
         forwards=True,
         forward_owners=frozenset({"number"}),
@@ -496,18 +504,44 @@ class SimwoodAdapter(CarrierAdapter):
         self._call("GET", f"accounts/{self.account}/prepay/balance")
 
     # -- number inventory -------------------------------------------------------------
-    def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
+    def search_numbers(self, pattern: str = "", limit: int = 10, *, block: int = 0) -> list[AvailableNumber]:
+        if block:
+            return self._consecutive(pattern, block)
         size = next((s for s in SEARCH_SIZES if s >= limit), SEARCH_SIZES[-1])
         params = {"pattern": self._search_pattern(pattern)} if pattern else {}
         rows = self._call("GET", f"numbers/{self.account}/available/all/{size}", params=params) or []
-        return [
-            AvailableNumber(
-                e164=plus(f"{row['country_code']}{row['number']}"),
-                price=f"{Decimal(str(row.get('wholesale_gold_premium') or 0)):.2f}",
-                tier="gold" if float(row.get("wholesale_gold_premium") or 0) > 0 else "standard",
-            )
-            for row in rows[:limit]
-        ]
+        return [self._offer(row) for row in rows[:limit]]
+
+    def _consecutive(self, pattern: str, block: int) -> list[AvailableNumber]:
+        """The consecutive report: one run of ``block`` available numbers (UK only)."""
+        if block not in BLOCK_SIZES:
+            sizes = ", ".join(str(size) for size in BLOCK_SIZES)
+            raise UnsupportedError(f"Simwood offers consecutive blocks of {sizes} numbers", field="block")
+        if pattern.startswith("+") and not pattern.startswith(f"+{UK}"):
+            return []  # the consecutive report covers UK numbers only
+        params = {"pattern": self._search_pattern(pattern)} if pattern else {}
+        report = self._call("POST", f"numbers/{self.account}/available/consecutive/{block}", params=params)
+        return [self._offer(row) for row in self._report_rows(report)]
+
+    def still_available(self, e164s: list[str]) -> set[str]:
+        """One search per hundred the numbers fall in (a size-100 search of ``NNN…NN*``
+        sees all of them), so a block of up to 100 takes one or two requests."""
+        wanted = {digits(e164) for e164 in e164s}
+        offered: set[str] = set()
+        for hundred in sorted({number[:-2] for number in wanted}):
+            country = "1" if hundred.startswith("1") else UK
+            params = {"pattern": f"{hundred}*", "country_code": country}
+            rows = self._call("GET", f"numbers/{self.account}/available/all/{SEARCH_SIZES[-1]}", params=params)
+            offered |= {f"{row['country_code']}{row['number']}" for row in rows or []}
+        return {plus(number) for number in wanted & offered}
+
+    @staticmethod
+    def _offer(row: dict[str, Any]) -> AvailableNumber:
+        return AvailableNumber(
+            e164=plus(f"{row['country_code']}{row['number']}"),
+            price=f"{Decimal(str(row.get('wholesale_gold_premium') or 0)):.2f}",
+            tier="gold" if float(row.get("wholesale_gold_premium") or 0) > 0 else "standard",
+        )
 
     @staticmethod
     def _search_pattern(pattern: str) -> str:
@@ -586,7 +620,10 @@ class SimwoodAdapter(CarrierAdapter):
 
     def _allocated_report(self) -> list[dict[str, Any]]:
         """The allocated-numbers report: request it, poll its file until it is ready."""
-        report = self._call("POST", f"numbers/{self.account}/allocated/all")
+        return self._report_rows(self._call("POST", f"numbers/{self.account}/allocated/all"))
+
+    def _report_rows(self, report: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of an asynchronous report: its file, polled until it is ready (204 before)."""
         path = f"files/{self.account}/{report['hash']}"
         deadline = time.monotonic() + self.report_timeout
         pause = REPORT_FIRST_POLL_SECONDS
@@ -594,12 +631,12 @@ class SimwoodAdapter(CarrierAdapter):
             try:
                 rows = self._call("GET", path)
             except NotFoundError:
-                raise TransientError("the Simwood numbers report expired before it was collected") from None
+                raise TransientError("the Simwood report expired before it was collected") from None
             if rows is not None:
                 return rows
             time.sleep(pause)
             pause = min(pause * 2, REPORT_MAX_POLL_SECONDS)
-        raise TransientError("the Simwood numbers report was not ready in time")
+        raise TransientError("the Simwood report was not ready in time")
 
     # -- forwards -------------------------------------------------------------------------
     def set_forwards(self, owner: str, remote_id: str, forwards: list[ForwardSpec]) -> None:

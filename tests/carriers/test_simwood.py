@@ -67,6 +67,17 @@ def adapter(open_adapter, simwood_account) -> SimwoodAdapter:
     return open_adapter(simwood_account)
 
 
+@pytest.fixture
+def carrier_request_count(sandbox_control, simwood_account) -> Callable[[], int]:
+    """How many requests the sandbox has logged for the account so far."""
+
+    def count() -> int:
+        response = sandbox_control.get("/_sandbox/requests", params={"account": simwood_account["id"]})
+        return len(response.json()["requests"])
+
+    return count
+
+
 def allocate(adapter: SimwoodAdapter, tier: str = "standard") -> str:
     offer = next(n for n in adapter.search_numbers(limit=100) if n.tier == tier)
     return adapter.allocate_number(offer.e164)
@@ -129,6 +140,37 @@ def test_search_pattern(adapter):
     gold = next(n for n in adapter.search_numbers(limit=100) if n.tier == "gold")
     assert [n.e164 for n in adapter.search_numbers(pattern=gold.e164)] == [gold.e164]
     assert gold.e164 in [n.e164 for n in adapter.search_numbers(pattern=gold.e164[-4:])]
+
+
+def test_a_consecutive_block_is_one_run_of_available_numbers(adapter):
+    """notes-simwood-surevoip.md §1.6: ``available/consecutive/[10..100 step 10]``, a report."""
+    block = adapter.search_numbers(block=10)
+    digits = [int(n.e164[1:]) for n in block]
+    assert len(block) == 10 and digits == list(range(digits[0], digits[0] + 10))
+    assert all(n.tier in ("gold", "standard") and n.price for n in block)
+    adapter.allocate_number(block[4].e164)  # a taken number breaks the run
+    after = [int(n.e164[1:]) for n in adapter.search_numbers(block=10)]
+    assert len(after) == 10 and int(block[4].e164[1:]) not in after
+    assert after == list(range(after[0], after[0] + 10))
+    assert adapter.search_numbers(block=100) == []  # 99 of the 100 left: no run of 100
+    area = block[0].e164[:6]  # +44203…
+    assert all(n.e164.startswith(area) for n in adapter.search_numbers(area, block=20))
+
+
+def test_a_block_size_is_one_the_carrier_documents(adapter):
+    with pytest.raises(UnsupportedError) as caught:
+        adapter.search_numbers(block=15)
+    assert caught.value.field == "block"
+    assert adapter.search_numbers("+1202", block=10) == []  # the report covers UK numbers only
+    assert SimwoodAdapter.capabilities.number_blocks == (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
+
+
+def test_numbers_taken_since_a_search_are_no_longer_available(adapter, carrier_request_count):
+    block = [n.e164 for n in adapter.search_numbers(block=30)]
+    adapter.allocate_number(block[3])
+    before = carrier_request_count()
+    assert adapter.still_available(block + ["+441632960999"]) == set(block) - {block[3]}
+    assert carrier_request_count() - before <= 3  # one search per hundred the numbers fall in
 
 
 def test_allocate_is_retry_safe_and_release_removes(adapter):

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -107,7 +108,13 @@ class Capabilities:
     forward_types: frozenset[str] = frozenset()  # subset of FORWARD_TYPES
     max_destinations: int = 0  # per forward
     ring_timeouts: bool = False  # a timeout per destination
-    time_windows: bool = False
+    time_windows: bool = False  # weekly windows: weekdays and times of day
+    # Dated windows: from a date (and time) to a date (and time), e.g. a holiday.
+    date_windows: bool = False
+    # The carrier's dates have no year (Simwood's rules): it applies them every year, so a
+    # dated window must last less than a year and end within one; the portal clears a
+    # window that is over (``forwards.services.end_past_windows``) before it comes round again.
+    dates_repeat_yearly: bool = False
     trunk_types: frozenset[str] = frozenset()  # {"ip", "auth"}
     trunk_fields: frozenset[str] = frozenset()  # TrunkSpec field names the carrier holds
     # CustomerSpec field names the carrier holds and reads back (empty: all of them), so that
@@ -130,10 +137,53 @@ class Destination:
 
 @dataclass
 class TimeWindow:
+    """A weekly window (``weekdays`` from ``start`` to ``end`` each of those days), or a
+    dated one (``start_date`` at ``start`` to ``end_date`` at ``end``, one stretch; no
+    weekdays). Dated windows are what a holiday forward is made of."""
+
     weekdays: list[int]  # 0 = Monday … 6 = Sunday
     start: str  # "HH:MM", inclusive
     end: str  # "HH:MM", exclusive
     timezone: str = "Europe/London"
+    start_date: str = ""  # "YYYY-MM-DD": a dated window
+    end_date: str = ""  # "YYYY-MM-DD"; a window to the end of 2 Jan ends on 3 Jan at "00:00"
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.start_date)
+
+    def span(self) -> tuple[datetime, datetime]:
+        """A dated window's [start, end) as naive local date-times (in ``timezone``)."""
+        return (
+            datetime.combine(date.fromisoformat(self.start_date), clock_time(self.start)),
+            datetime.combine(date.fromisoformat(self.end_date), time()) + timedelta(minutes=minutes_of(self.end)),
+        )
+
+
+def minutes_of(hhmm: str) -> int:
+    """"HH:MM" (up to "24:00") as minutes after midnight."""
+    hours, _, minutes = hhmm.partition(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def clock_time(hhmm: str) -> time:
+    return time(0, 0) if hhmm == "24:00" else time.fromisoformat(hhmm)
+
+
+YEAR = timedelta(days=365)
+MINUTES_PER_DAY = 24 * 60
+
+
+def day_parts(start: datetime, end: datetime) -> Iterator[tuple[date, int, int]]:
+    """(day, first minute, end minute) of each day that [start, end) touches; the end
+    minute of a day that runs to midnight is 1440."""
+    day = start.date()
+    while datetime.combine(day, time()) < end:
+        midnight = datetime.combine(day, time())
+        first = max(start, midnight) - midnight
+        last = min(end, midnight + timedelta(days=1)) - midnight
+        yield day, int(first.total_seconds()) // 60, int(last.total_seconds()) // 60
+        day += timedelta(days=1)
 
 
 @dataclass
@@ -485,7 +535,26 @@ class CarrierAdapter:
         raise self._unsupported("an emergency address")
 
 
-def check_forwards(capabilities: Capabilities, owner: str, forwards: list[ForwardSpec]) -> list[str]:
+def check_date_window(capabilities: Capabilities, window: TimeWindow, today: date | None = None) -> list[tuple[str, str]]:
+    """Why a carrier cannot hold this dated window: ("start" | "end", reason) pairs ([] if it can)."""
+    if not capabilities.date_windows:
+        return [("start", "this carrier cannot limit a forward to dates")]
+    start, end = window.span()
+    problems = []
+    if capabilities.dates_repeat_yearly:
+        # The carrier brings the dates round every year: the window must not overlap its
+        # own next round, and its last round (a year before) must be over already.
+        today = today or date.today()
+        if end - start >= YEAR:
+            problems.append(("end", "this carrier's dates have no year, so a dated window must be shorter than a year"))
+        elif end.date() - today >= YEAR:
+            problems.append(("end", "this carrier's dates have no year, so a dated window must end within a year"))
+    return problems
+
+
+def check_forwards(
+    capabilities: Capabilities, owner: str, forwards: list[ForwardSpec], today: date | None = None
+) -> list[str]:
     """Plain-language reasons why a carrier cannot hold these forwards ([] if it can)."""
     problems: list[str] = []
     if forwards and not capabilities.forwards:
@@ -501,6 +570,9 @@ def check_forwards(capabilities: Capabilities, owner: str, forwards: list[Forwar
                 f"a {label} forward can have at most {capabilities.max_destinations} "
                 f"destination{'s' if capabilities.max_destinations != 1 else ''} on this carrier"
             )
-        if fwd.windows and not capabilities.time_windows:
+        if any(not w.dated for w in fwd.windows) and not capabilities.time_windows:
             problems.append(f"this carrier cannot limit a {label} forward to time windows")
-    return problems
+        for window in (w for w in fwd.windows if w.dated):
+            problems += [reason if capabilities.date_windows else f"this carrier cannot limit a {label} forward to dates"
+                         for _, reason in check_date_window(capabilities, window, today)]
+    return list(dict.fromkeys(problems))

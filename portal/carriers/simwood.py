@@ -22,6 +22,9 @@ Destination(target, timeout)   one step ``[block]``: ``+E164`` → ``pstn``/``nu
                                ``sip:user@host`` → ``sip``/``endpoint``, ``sip:{TRUNK}@reg`` →
                                ``reg``/``user``; ``timeout`` → block ``timeout``
 TimeWindow                     a rule period ``{"dow": [1..7], "time": [HHMM, HHMM]}``
+TimeWindow (dated)             periods ``{"month": [M], "day": [D…], "time": [HHMM, HHMM]}``: a
+                               part of a day with its time, whole days of a month as a list;
+                               the first period also has every ``dow`` (marks the start)
 forwards not in routing        ``meta.hidden`` (disabled ones, and a no-answer forward an
                                always-on unconditional forward makes unreachable)
 TrunkSpec.name, customer_ref   trunk ``{A}-{NN}{CUSTOMER_REF}{NAME}``, NN = length of the ref
@@ -51,6 +54,12 @@ Assumptions where the documents are silent:
 * The destination's own step rings for ``DESTINATION_RING_SECONDS`` before a
   no-answer forward takes over (the portal holds no ring time for the destination).
   With no destination and nothing else to ring the number answers ``busy``.
+* Rule periods: a period matches when each of its fields does (``dow``, ``day`` and
+  ``month`` as sets of values, ``time`` from its start to before its end); a rule matches
+  when any period does. ``time`` cannot say 24:00: a part of a day that runs to midnight
+  ends at 2359, read as the end of the day. Rules have no year, so a dated window is read
+  back in the year whose occurrence has not ended yet; the portal clears dated windows
+  that are over, so the carrier never brings one round again.
 * When a timed unconditional forward and a timed no-answer forward overlap, the
   unconditional rule is written first; Simwood's precedence between matching rules
   is not documented.
@@ -78,6 +87,8 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -105,12 +116,15 @@ from .base import (
     TransientError,
     TrunkSpec,
     UnsupportedError,
+    MINUTES_PER_DAY,
     check_forwards,
+    day_parts,
 )
 
 log = logging.getLogger(__name__)
 
 DESTINATION_RING_SECONDS = 20
+END_OF_DAY = 2359  # the last HHMM of a day: a rule's time runs to midnight
 REGISTRATION_HOST = "reg"  # sip:{TRUNK}@reg names a Simwood registration (reg) user
 LONDON = "Europe/London"
 SEARCH_SIZES = (1, 10, 100)
@@ -222,17 +236,78 @@ def period_of(window: TimeWindow) -> dict[str, Any]:
     return {"dow": [day + 1 for day in window.weekdays], "time": [hhmm(window.start), hhmm(window.end)]}
 
 
+def periods_of(windows: list[TimeWindow]) -> list[dict[str, Any]]:
+    return [period for window in windows
+            for period in (dated_periods(window) if window.dated else [period_of(window)])]
+
+
+def dated_periods(window: TimeWindow) -> list[dict[str, Any]]:
+    """A dated window as periods of a month and days (rules have no year): a part of a day
+    with its ``time``, the whole days of one month in a row as one ``day`` list. The first
+    period carries every ``dow`` (it changes nothing) to mark where a dated window begins."""
+    start, end = window.span()
+    periods: list[dict[str, Any]] = []
+    for day, first, last in day_parts(start, end):
+        if first == 0 and last == MINUTES_PER_DAY:
+            previous = periods[-1] if periods else {}
+            if "time" not in previous and previous.get("month") == [day.month]:
+                previous["day"].append(day.day)  # the whole day after the previous one
+            else:
+                periods.append({"month": [day.month], "day": [day.day]})
+        else:
+            # HHMM has no 2400: a part of a day that runs to midnight ends at 2359, the day's last minute.
+            periods.append({"month": [day.month], "day": [day.day],
+                            "time": [first // 60 * 100 + first % 60, END_OF_DAY if last == MINUTES_PER_DAY
+                                     else last // 60 * 100 + last % 60]})
+    periods[0] = {"dow": list(range(1, 8)), **periods[0]}
+    return periods
+
+
 def window_of(period: dict[str, Any]) -> TimeWindow | None:
-    if "day" in period or "month" in period:
-        return None  # calendar dates have no portal form
     start, end = period.get("time", [0, 2359])
     weekdays = [day - 1 for day in period.get("dow", range(1, 8))]
     return TimeWindow(weekdays=weekdays, start=clock(start), end=clock(end))
 
 
-def windows_of(periods: Any) -> list[TimeWindow]:
-    windows = [window_of(p) for p in periods if isinstance(p, dict)] if isinstance(periods, list) else []
-    return [w for w in windows if w is not None]
+def windows_of(periods: Any, today: date | None = None) -> list[TimeWindow]:
+    """Weekly windows, then the dated ones (periods with a month and days)."""
+    periods = [p for p in periods if isinstance(p, dict)] if isinstance(periods, list) else []
+    weekly = [window_of(p) for p in periods if "day" not in p and "month" not in p]
+    blocks: list[list[dict[str, Any]]] = []
+    for period in (p for p in periods if "day" in p or "month" in p):
+        if not blocks or period.get("dow") == list(range(1, 8)):
+            blocks.append([])
+        blocks[-1].append(period)
+    return weekly + [dated_window_of(block, today or datetime.now(ZoneInfo(LONDON)).date()) for block in blocks]
+
+
+def dated_window_of(block: list[dict[str, Any]], today: date) -> TimeWindow:
+    """The dated window a run of periods describes, in the year it comes next (or is under
+    way): Simwood's rules have no year, so the one whose end is still to come."""
+    def edge(period: dict[str, Any], last: bool) -> tuple[int, int, int]:
+        month = (period.get("month") or [1])[-1 if last else 0]
+        days = period.get("day") or [1]
+        times = period.get("time") or [0, END_OF_DAY]
+        minute = hhmm_minutes(times[1]) + (1 if int(times[1]) == END_OF_DAY else 0) if last else hhmm_minutes(times[0])
+        return int(month), int(days[-1] if last else days[0]), minute
+
+    (start_month, start_day, start_minute), (end_month, end_day, end_minute) = edge(block[0], False), edge(block[-1], True)
+    crosses_new_year = (end_month, end_day) < (start_month, start_day)
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            start = datetime(year, start_month, start_day) + timedelta(minutes=start_minute)
+            end = datetime(year + crosses_new_year, end_month, end_day) + timedelta(minutes=end_minute)
+        except ValueError:  # 29 February of a year that has none
+            continue
+        if end.date() >= today:
+            break
+    return TimeWindow(weekdays=[], start=f"{start:%H:%M}", end=f"{end:%H:%M}", start_date=start.date().isoformat(),
+                      end_date=end.date().isoformat())
+
+
+def hhmm_minutes(value: Any) -> int:
+    hours, minutes = divmod(int(value), 100)
+    return hours * 60 + minutes
 
 
 # Hidden forwards travel in meta as [code, enabled, [[target, timeout]…], [["0123", "HHMM", "HHMM"]…]],
@@ -246,9 +321,28 @@ def pack_forward(forward: ForwardSpec) -> list[Any]:
         TYPE_CODES[forward.type],
         flag(forward.enabled),
         [[d.target, d.timeout] for d in forward.destinations],
-        [["".join(str(day) for day in w.weekdays), w.start.replace(":", ""), w.end.replace(":", "")]
-         for w in forward.windows],
+        [pack_window(w) for w in forward.windows],
     ]
+
+
+def pack_window(window: TimeWindow) -> list[str]:
+    """Weekly: ["0123", "HHMM", "HHMM"]; dated: ["YYYYMMDD", "HHMM", "YYYYMMDD", "HHMM"] (with the year)."""
+    start, end = window.start.replace(":", ""), window.end.replace(":", "")
+    if window.dated:
+        return [window.start_date.replace("-", ""), start, window.end_date.replace("-", ""), end]
+    return ["".join(str(day) for day in window.weekdays), start, end]
+
+
+def unpack_window(packed: list[str]) -> TimeWindow:
+    if len(packed) == 4:
+        start_date, start, end_date, end = packed
+        return TimeWindow([], clock(start), clock(end), start_date=date_text(start_date), end_date=date_text(end_date))
+    days, start, end = packed
+    return TimeWindow([int(day) for day in days], clock(start), clock(end))
+
+
+def date_text(packed: str) -> str:
+    return f"{packed[:4]}-{packed[4:6]}-{packed[6:]}"
 
 
 def unpack_forward(packed: list[Any]) -> ForwardSpec:
@@ -257,9 +351,7 @@ def unpack_forward(packed: list[Any]) -> ForwardSpec:
         type=CODE_TYPES[code],
         enabled=bool(enabled),
         destinations=[Destination(target, timeout) for target, timeout in destinations],
-        windows=[
-            TimeWindow([int(day) for day in days], clock(start), clock(end)) for days, start, end in windows
-        ],
+        windows=[unpack_window(window) for window in windows],
     )
 
 
@@ -302,10 +394,10 @@ def build_config(routing: NumberRouting, existing: dict[str, Any]) -> dict[str, 
     else:
         default = own_steps
         if unconditional:
-            config["rules"]["unconditional"] = [period_of(w) for w in unconditional.windows]
+            config["rules"]["unconditional"] = periods_of(unconditional.windows)
             config["routing"]["unconditional"] = steps_of(unconditional.destinations)
         if no_answer and no_answer.windows:
-            config["rules"]["no_answer"] = [period_of(w) for w in no_answer.windows]
+            config["rules"]["no_answer"] = periods_of(no_answer.windows)
             config["routing"]["no_answer"] = own_steps + steps_of(no_answer.destinations)
         elif no_answer:
             default = own_steps + steps_of(no_answer.destinations)
@@ -375,6 +467,11 @@ def check_windows(forwards: list[ForwardSpec]) -> None:
         for window in forward.windows:
             if window.timezone != LONDON:
                 raise UnsupportedError(f"Simwood time rules are in {LONDON} time only", field="windows")
+            if window.dated:
+                start, end = window.span()
+                if start >= end:
+                    raise PermanentError("a dated window must end after it starts", field="windows")
+                continue
             if not window.weekdays:
                 raise PermanentError("a time window needs at least one weekday", field="windows")
             if hhmm(window.start) >= hhmm(window.end):
@@ -428,6 +525,8 @@ class SimwoodAdapter(CarrierAdapter):
         max_destinations=3,
         ring_timeouts=True,
         time_windows=True,
+        date_windows=True,
+        dates_repeat_yearly=True,
         trunk_types=frozenset({"ip", "auth"}),
         trunk_fields=frozenset({
             "name", "type", "allowed_ips", "channels_in", "channels_out", "default_cli", "force_cli",
@@ -437,6 +536,8 @@ class SimwoodAdapter(CarrierAdapter):
             "Customers and subscribers stay in the portal; Simwood holds numbers and trunks.",
             "A no-answer forward also applies when the destination is busy or unreachable.",
             "Time windows are in UK time (Europe/London).",
+            "Dated (holiday) windows: Simwood's rules have days and months but no year, so a holiday must "
+            "last less than a year and end within one; the portal clears it when it is over.",
             "Trunk names and customer refs: letters and digits only, 22 characters together.",
             "Disabled forwards are kept in the number's metadata (about 512 bytes at Simwood);"
             " very long SIP addresses on two disabled forwards may not fit.",

@@ -76,6 +76,10 @@ Choices made where the documents and research notes are silent (also in
   match ``pattern``, rows as the search shows them; ``[]`` when there is none. The request
   answers ``mode`` ``consecutive``, ``quantity``, ``type`` ``numbers_available_consecutive``
   and the usual ``account``, ``format``, ``hash``, ``link``.
+* Where a call goes at a moment (the control API's ``routing``, ``routing_at``): a rule
+  period matches when each of its fields does (``dow``/``day``/``month`` as sets, ``time``
+  from its start to before its end, 2359 to midnight); the routing block taken is the first
+  of ``routing``'s keys whose rule matches, else ``default`` (precedence is undocumented).
 * Trunk and 999 PUTs: a body that is neither a JSON object (``[]`` counts as none) nor
   well-formed form parameters is a 400 (trunks ``{"errors": [...]}``, 999 the
   ``success: false`` shape), never read as "no parameters".

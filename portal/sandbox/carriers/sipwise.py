@@ -46,6 +46,8 @@ Choices where the documents are silent (also in ``docs/sandbox/sipwise.md``):
   names are ignored as documented. ``ext_subscriber_id`` shows the subscriber's
   ``external_id`` and is read-only here; ``ncos`` rejects every value (no NCOS levels exist).
 - The only 423 the notes describe is ``DELETE`` of a customer contact still in use.
+- Where a call goes at a moment (the control API's ``routing``, ``routing_at``): each forward
+  type applies when it has no ``times`` or any entry matches (notes 5.6, ``times_match``).
 """
 
 from __future__ import annotations

@@ -111,7 +111,8 @@ def owners_with_forwards(request, customer) -> list[dict]:
         owner = forward.owner
         grouped.setdefault((forward.owner_kind, owner.pk), (owner, []))[1].append(forward)
     return [
-        {"owner": owner, "words": describe(forward_specs(rows), owner_words(owner)), "forwards": rows,
+        {"owner": owner, "label": owner_words(owner), "words": describe(forward_specs(rows), owner_words(owner)),
+         "forwards": rows,
          "url": reverse(f"{kind}_detail_tab", args=[pk, "forwards"])}
         for (kind, pk), (owner, rows) in grouped.items()
     ]

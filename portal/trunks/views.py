@@ -46,10 +46,17 @@ def _reset_consequence(trunk) -> str:
             "The new password is shown on this page once, when the carrier has made it.")
 
 
+def _reset_refusal(trunk) -> str | None:
+    latest = services.latest_reset(trunk) if trunk.remote_id else None
+    if latest is not None and latest.state in (JobState.QUEUED, JobState.RUNNING):
+        return "A new password is on its way from the carrier: it shows here when it is ready."
+    return services.reset_refusal(trunk)
+
+
 ACTIONS = [
     Action("reset-password", "Reset the password", lambda t, actor: services.reset_trunk_password(t, actor=actor),
            _reset_consequence, done="{obj}: the carrier is making a new password; it shows here once it is ready.",
-           danger=True, bulk=False, applies=lambda t: t.type == TrunkType.AUTH, refusal=services.reset_refusal),
+           danger=True, bulk=False, applies=lambda t: t.type == TrunkType.AUTH, refusal=_reset_refusal),
     Action("show-password", "Show the password once", lambda t, actor: services.take_password(t, actor=actor),
            lambda t: "The password the carrier made for this trunk is shown once, now; after that it can never be "
                      "shown again.",

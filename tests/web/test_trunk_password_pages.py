@@ -57,6 +57,7 @@ def test_staff_confirm_a_reset_that_says_what_happens_at_the_carrier_and_it_is_q
 
     panel = client.get(f"/staff/trunks/{trunk.pk}/").content.decode()
     assert "is making a new password" in panel
+    assert "A new password is on its way from the carrier" in panel  # no second click meanwhile
     assert f'hx-get="/staff/trunks/{trunk.pk}/password/"' in panel and 'hx-trigger="every 2s"' in panel
 
 

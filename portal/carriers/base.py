@@ -13,7 +13,7 @@ explain fields, so nothing outside this package names a carrier.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -172,6 +172,17 @@ def clock_time(hhmm: str) -> time:
 
 YEAR = timedelta(days=365)
 MINUTES_PER_DAY = 24 * 60
+
+
+def marked_runs(items: list[Any], begins: Callable[[Any], bool]) -> list[list[Any]]:
+    """``items`` split into runs, a new one at each item ``begins`` marks (and at the first):
+    how adapters find the windows again in the entries they wrote them as."""
+    runs: list[list[Any]] = []
+    for item in items:
+        if not runs or begins(item):
+            runs.append([])
+        runs[-1].append(item)
+    return runs
 
 
 def day_parts(start: datetime, end: datetime) -> Iterator[tuple[date, int, int]]:

@@ -119,6 +119,7 @@ from .base import (
     MINUTES_PER_DAY,
     check_forwards,
     day_parts,
+    marked_runs,
 )
 
 log = logging.getLogger(__name__)
@@ -273,11 +274,8 @@ def windows_of(periods: Any, today: date | None = None) -> list[TimeWindow]:
     """Weekly windows, then the dated ones (periods with a month and days)."""
     periods = [p for p in periods if isinstance(p, dict)] if isinstance(periods, list) else []
     weekly = [window_of(p) for p in periods if "day" not in p and "month" not in p]
-    blocks: list[list[dict[str, Any]]] = []
-    for period in (p for p in periods if "day" in p or "month" in p):
-        if not blocks or period.get("dow") == list(range(1, 8)):
-            blocks.append([])
-        blocks[-1].append(period)
+    dated = [p for p in periods if "day" in p or "month" in p]
+    blocks = marked_runs(dated, lambda period: period.get("dow") == list(range(1, 8)))
     return weekly + [dated_window_of(block, today or datetime.now(ZoneInfo(LONDON)).date()) for block in blocks]
 
 

@@ -116,6 +116,7 @@ from .base import (
     UnsupportedError,
     check_forwards,
     day_parts,
+    marked_runs,
 )
 
 log = logging.getLogger(__name__)
@@ -286,13 +287,8 @@ def dated_entry_span(entry: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def dated_times_to_windows(times: list[dict[str, Any]], timezone: str) -> list[TimeWindow]:
-    blocks: list[list[dict[str, Any]]] = []
-    for entry in times:
-        if not blocks or entry.get("wday") == DATED_MARKER:
-            blocks.append([])
-        blocks[-1].append(entry)
     windows = []
-    for block in blocks:
+    for block in marked_runs(times, lambda entry: entry.get("wday") == DATED_MARKER):
         spans = [dated_entry_span(entry) for entry in block]
         start, end = min(s for s, _ in spans), max(e for _, e in spans)
         windows.append(TimeWindow(weekdays=[], start=f"{start:%H:%M}", end=f"{end:%H:%M}", timezone=timezone,
@@ -330,13 +326,8 @@ def times_to_windows(times: list[dict[str, Any]], timezone: str) -> list[TimeWin
 
 
 def weekly_times_to_windows(times: list[dict[str, Any]], timezone: str) -> list[TimeWindow]:
-    blocks: list[list[dict[str, Any]]] = []
-    for entry in times:
-        if not blocks or entry.get("month") == WINDOW_MARKER:
-            blocks.append([])
-        blocks[-1].append(entry)
     windows = []
-    for block in blocks:
+    for block in marked_runs(times, lambda entry: entry.get("month") == WINDOW_MARKER):
         weekdays = set().union(*(entry_weekdays(entry) for entry in block))
         spans = [entry_minutes(entry) for entry in block]
         start, end = min(s for s, _ in spans), max(e for _, e in spans)

@@ -82,7 +82,7 @@ class DatedWindowForm(forms.Form):
         if end <= start:
             self.add_error("end_date", "Must be after the start.")
             return cleaned
-        if window.is_over() and window.key() not in self.editor.saved.get(self.section.type, set()):
+        if window.is_over() and window.key() not in self.editor.saved_windows.get(self.section.type, set()):
             self.add_error("end_date", "This is over already: choose dates to come.")
         for edge, reason in check_date_window(self.editor.caps, window.spec(), local_now(self.section.timezone).date()):
             self.add_error(f"{edge}_date", f"{self.editor.carrier}: {reason}.")
@@ -175,7 +175,7 @@ class ForwardEditor:
         self.types, self.not_offered = offer(owner)
         current = {f.type: f for f in services.current_forwards(owner)}
         # A holiday that is over may stay as it was saved (the hourly clean-up takes it), not be set anew.
-        self.saved = {t: {w.key() for w in f.windows} for t, f in current.items()}
+        self.saved_windows = {t: {w.key() for w in f.windows} for t, f in current.items()}
         if data is None:
             self.sections = [self._from_input(t, current.get(t)) for t in self.types]
         else:

@@ -35,11 +35,10 @@ def forward_specs(forwards: list[CallForward]) -> list[ForwardSpec]:
 
 
 def window_spec(window: ForwardWindow) -> TimeWindow:
-    start, end = window.start.strftime("%H:%M"), window.end.strftime("%H:%M")
-    if window.dated:
-        return TimeWindow([], start, end, window.timezone, start_date=window.start_date.isoformat(),
-                          end_date=window.end_date.isoformat())
-    return TimeWindow(list(window.weekdays), start, end, window.timezone)
+    from portal.forwards.services import WindowInput
+
+    return WindowInput(list(window.weekdays), window.start, window.end, window.timezone, window.start_date,
+                       window.end_date).spec()
 
 
 def window_facts(window: TimeWindow) -> list:

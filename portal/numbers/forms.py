@@ -88,9 +88,10 @@ class NumberSearchForm(forms.Form):
     def __init__(self, *args, request=None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        accounts = list(CarrierAccount.objects.for_request(request).filter(enabled=True))
-        self.fields["carrier_account"].queryset = CarrierAccount.objects.filter(pk__in=[a.pk for a in accounts])
+        scoped = CarrierAccount.objects.for_request(request).filter(enabled=True)
+        self.fields["carrier_account"].queryset = scoped
         self.fields["carrier_account"].label_from_instance = lambda a: f"{a.name} ({a.get_kind_display()})"
+        accounts = list(scoped)
         sizes = sorted({size for account in accounts for size in account.capabilities.number_blocks})
         if sizes:
             offered_by = ", ".join(sorted({a.get_kind_display() for a in accounts if a.capabilities.number_blocks}))

@@ -9,6 +9,7 @@ replaces nor is replaced by the trunk's pushes; a newer reset replaces a queued 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from portal.sync.models import JobOperation, JobState, SyncJob, SyncState
 from portal.trunks.models import Trunk
 from portal.trunks.services import create_trunk, reset_trunk_password, take_password, update_trunk
 from tests.factories import StaffFactory
-from tests.sync.conftest import sandbox_id, wait_for
+from tests.sync.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,34 +43,32 @@ def landed(trunk, operation=JobOperation.RESET_SECRET) -> bool:
     return not jobs(trunk, operation).exclude(state__in=(JobState.DONE, JobState.SUPERSEDED)).exists()
 
 
-class LandedTrunk(tuple):
-    worker = None
+@dataclass
+class Landed:
+    """An auth trunk at Simwood whose create landed, its first password shown once."""
 
-
-def worker_of(landed_trunk):
-    return landed_trunk.worker
+    account: object
+    actor: object
+    trunk: Trunk
+    worker: object
 
 
 @pytest.fixture
-def simwood_trunk(sandbox_carrier_account, worker):
-    """An auth trunk at Simwood, landed, its first password already shown once."""
+def simwood_trunk(sandbox_carrier_account, worker) -> Landed:
     account = sandbox_carrier_account("simwood")
     actor = StaffFactory(reseller=account.reseller).user
     customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental", actor=actor)
     trunk = create_trunk(customer=customer, name="PBX1", type="auth", actor=actor)
     # Its password is kept as soon as the carrier shows it, before the create's last requests.
     wait_for(lambda: landed(trunk, JobOperation.PUSH), message="the trunk's create never landed")
-    trunk = Trunk.objects.get(pk=trunk.pk)
-    take_password(trunk, actor=actor)
-    landed_trunk = LandedTrunk((account, actor, Trunk.objects.get(pk=trunk.pk)))
-    landed_trunk.worker = worker
-    return landed_trunk
+    take_password(Trunk.objects.get(pk=trunk.pk), actor=actor)
+    return Landed(account, actor, Trunk.objects.get(pk=trunk.pk), worker)
 
 
 def test_a_reset_lands_a_new_password_to_be_shown_once_and_the_carrier_holds_it(
     simwood_trunk, carrier_state, carrier_log
 ):
-    account, actor, trunk = simwood_trunk
+    account, actor, trunk = simwood_trunk.account, simwood_trunk.actor, simwood_trunk.trunk
     first = trunk.password
     assert trunk.password_shown_at is not None
 
@@ -93,8 +92,8 @@ def test_a_reset_lands_a_new_password_to_be_shown_once_and_the_carrier_holds_it(
 def test_a_reset_and_a_change_of_one_trunk_both_land_and_a_newer_reset_replaces_a_queued_one(
     simwood_trunk, carrier_state, carrier_log, start_worker
 ):
-    account, actor, trunk = simwood_trunk
-    worker_of(simwood_trunk).stop()  # the requests below wait in the queue together
+    account, actor, trunk = simwood_trunk.account, simwood_trunk.actor, simwood_trunk.trunk
+    simwood_trunk.worker.stop()  # the requests below wait in the queue together
     since = carrier_log(account)[-1]["time"]
     update_trunk(Trunk.objects.get(pk=trunk.pk), channels_out=4, actor=actor)
     first = reset_trunk_password(Trunk.objects.get(pk=trunk.pk), actor=actor)
@@ -119,7 +118,7 @@ def test_a_reset_and_a_change_of_one_trunk_both_land_and_a_newer_reset_replaces_
 def test_a_refused_reset_says_why_and_keeps_the_old_password(
     simwood_trunk, carrier_state, account_faults
 ):
-    account, actor, trunk = simwood_trunk
+    account, actor, trunk = simwood_trunk.account, simwood_trunk.actor, simwood_trunk.trunk
     before = trunk.password
     account_faults(account, fail_next={"count": 1, "status": 400})
     job = reset_trunk_password(trunk, actor=actor)
@@ -134,7 +133,7 @@ def test_a_refused_reset_says_why_and_keeps_the_old_password(
 
 
 def test_a_transient_failure_is_retried_until_the_new_password_lands(simwood_trunk, carrier_state, account_faults):
-    account, actor, trunk = simwood_trunk
+    account, actor, trunk = simwood_trunk.account, simwood_trunk.actor, simwood_trunk.trunk
     account_faults(account, fail_next={"count": 2, "status": 503})
     job = reset_trunk_password(trunk, actor=actor)
     wait_for(lambda: SyncJob.objects.get(pk=job.pk).state == JobState.DONE, message="the reset was not retried")

@@ -348,6 +348,8 @@ SYNC_RECONCILE_TIME_LIMIT = env.int("SYNC_RECONCILE_TIME_LIMIT", default=4 * 360
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "portal.sync.tasks.sweep", "schedule": SYNC_SWEEP_INTERVAL},
     "reconcile-accounts": {"task": "portal.sync.tasks.reconcile_all", "schedule": SYNC_RECONCILE_INTERVAL},
+    # A holiday forward's dates are cleared once they are over (a carrier without years would repeat them).
+    "forwards-end-past-windows": {"task": "portal.forwards.tasks.end_past_windows", "schedule": 3600},
 }
 
 # The sandbox carriers (demo and tests): where seed_demo creates its carrier accounts.

@@ -13,10 +13,11 @@ explain fields, so nothing outside this package names a carrier.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -100,13 +101,20 @@ class Capabilities:
     trunks: bool = False
     number_config: bool = False  # a number's destination/routing is held at the carrier
     number_inventory: bool = False  # search available, allocate, release
+    number_blocks: tuple[int, ...] = ()  # sizes of the consecutive blocks its search offers
     emergency_address: bool = False
     forwards: bool = False
     forward_owners: frozenset[str] = frozenset()  # {"subscriber", "number"}
     forward_types: frozenset[str] = frozenset()  # subset of FORWARD_TYPES
     max_destinations: int = 0  # per forward
     ring_timeouts: bool = False  # a timeout per destination
-    time_windows: bool = False
+    time_windows: bool = False  # weekly windows: weekdays and times of day
+    # Dated windows: from a date (and time) to a date (and time), e.g. a holiday.
+    date_windows: bool = False
+    # The carrier's dates have no year (Simwood's rules): it applies them every year, so a
+    # dated window must last less than a year and end within one; the portal clears a
+    # window that is over (``forwards.services.end_past_windows``) before it comes round again.
+    dates_repeat_yearly: bool = False
     trunk_types: frozenset[str] = frozenset()  # {"ip", "auth"}
     trunk_fields: frozenset[str] = frozenset()  # TrunkSpec field names the carrier holds
     # CustomerSpec field names the carrier holds and reads back (empty: all of them), so that
@@ -129,10 +137,64 @@ class Destination:
 
 @dataclass
 class TimeWindow:
+    """A weekly window (``weekdays`` from ``start`` to ``end`` each of those days), or a
+    dated one (``start_date`` at ``start`` to ``end_date`` at ``end``, one stretch; no
+    weekdays). Dated windows are what a holiday forward is made of."""
+
     weekdays: list[int]  # 0 = Monday … 6 = Sunday
     start: str  # "HH:MM", inclusive
     end: str  # "HH:MM", exclusive
     timezone: str = "Europe/London"
+    start_date: str = ""  # "YYYY-MM-DD": a dated window
+    end_date: str = ""  # "YYYY-MM-DD"; a window to the end of 2 Jan ends on 3 Jan at "00:00"
+
+    @property
+    def dated(self) -> bool:
+        return bool(self.start_date)
+
+    def span(self) -> tuple[datetime, datetime]:
+        """A dated window's [start, end) as naive local date-times (in ``timezone``)."""
+        return (
+            datetime.combine(date.fromisoformat(self.start_date), clock_time(self.start)),
+            datetime.combine(date.fromisoformat(self.end_date), time()) + timedelta(minutes=minutes_of(self.end)),
+        )
+
+
+def minutes_of(hhmm: str) -> int:
+    """"HH:MM" (up to "24:00") as minutes after midnight."""
+    hours, _, minutes = hhmm.partition(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def clock_time(hhmm: str) -> time:
+    return time(0, 0) if hhmm == "24:00" else time.fromisoformat(hhmm)
+
+
+YEAR = timedelta(days=365)
+MINUTES_PER_DAY = 24 * 60
+
+
+def marked_runs(items: list[Any], begins: Callable[[Any], bool]) -> list[list[Any]]:
+    """``items`` split into runs, a new one at each item ``begins`` marks (and at the first):
+    how adapters find the windows again in the entries they wrote them as."""
+    runs: list[list[Any]] = []
+    for item in items:
+        if not runs or begins(item):
+            runs.append([])
+        runs[-1].append(item)
+    return runs
+
+
+def day_parts(start: datetime, end: datetime) -> Iterator[tuple[date, int, int]]:
+    """(day, first minute, end minute) of each day that [start, end) touches; the end
+    minute of a day that runs to midnight is 1440."""
+    day = start.date()
+    while datetime.combine(day, time()) < end:
+        midnight = datetime.combine(day, time())
+        first = max(start, midnight) - midnight
+        last = min(end, midnight + timedelta(days=1)) - midnight
+        yield day, int(first.total_seconds()) // 60, int(last.total_seconds()) // 60
+        day += timedelta(days=1)
 
 
 @dataclass
@@ -396,7 +458,14 @@ class CarrierAdapter:
         raise self._unsupported("subscribers")
 
     # numbers
-    def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
+    def search_numbers(self, pattern: str = "", limit: int = 10, *, block: int = 0) -> list[AvailableNumber]:
+        """Numbers the carrier offers now. ``block`` N (one of ``Capabilities.number_blocks``):
+        one run of N consecutive numbers instead, in order ([] when the carrier has none)."""
+        raise self._unsupported("number search")
+
+    def still_available(self, e164s: list[str]) -> set[str]:
+        """Which of ``e164s`` the carrier still offers: the re-check before allocating numbers
+        picked from an earlier search (someone else may have taken them meanwhile)."""
         raise self._unsupported("number search")
 
     def allocate_number(
@@ -477,7 +546,26 @@ class CarrierAdapter:
         raise self._unsupported("an emergency address")
 
 
-def check_forwards(capabilities: Capabilities, owner: str, forwards: list[ForwardSpec]) -> list[str]:
+def check_date_window(capabilities: Capabilities, window: TimeWindow, today: date | None = None) -> list[tuple[str, str]]:
+    """Why a carrier cannot hold this dated window: ("start" | "end", reason) pairs ([] if it can)."""
+    if not capabilities.date_windows:
+        return [("start", "this carrier cannot limit a forward to dates")]
+    start, end = window.span()
+    problems = []
+    if capabilities.dates_repeat_yearly:
+        # The carrier brings the dates round every year: the window must not overlap its
+        # own next round, and its last round (a year before) must be over already.
+        today = today or date.today()
+        if end - start >= YEAR:
+            problems.append(("end", "this carrier's dates have no year, so a dated window must be shorter than a year"))
+        elif end.date() - today >= YEAR:
+            problems.append(("end", "this carrier's dates have no year, so a dated window must end within a year"))
+    return problems
+
+
+def check_forwards(
+    capabilities: Capabilities, owner: str, forwards: list[ForwardSpec], today: date | None = None
+) -> list[str]:
     """Plain-language reasons why a carrier cannot hold these forwards ([] if it can)."""
     problems: list[str] = []
     if forwards and not capabilities.forwards:
@@ -493,6 +581,9 @@ def check_forwards(capabilities: Capabilities, owner: str, forwards: list[Forwar
                 f"a {label} forward can have at most {capabilities.max_destinations} "
                 f"destination{'s' if capabilities.max_destinations != 1 else ''} on this carrier"
             )
-        if fwd.windows and not capabilities.time_windows:
+        if any(not w.dated for w in fwd.windows) and not capabilities.time_windows:
             problems.append(f"this carrier cannot limit a {label} forward to time windows")
-    return problems
+        for window in (w for w in fwd.windows if w.dated):
+            problems += [reason if capabilities.date_windows else f"this carrier cannot limit a {label} forward to dates"
+                         for _, reason in check_date_window(capabilities, window, today)]
+    return list(dict.fromkeys(problems))

@@ -22,6 +22,9 @@ Destination(target, timeout)   one step ``[block]``: ``+E164`` → ``pstn``/``nu
                                ``sip:user@host`` → ``sip``/``endpoint``, ``sip:{TRUNK}@reg`` →
                                ``reg``/``user``; ``timeout`` → block ``timeout``
 TimeWindow                     a rule period ``{"dow": [1..7], "time": [HHMM, HHMM]}``
+TimeWindow (dated)             periods ``{"month": [M], "day": [D…], "time": [HHMM, HHMM]}``: a
+                               part of a day with its time, whole days of a month as a list;
+                               the first period also has every ``dow`` (marks the start)
 forwards not in routing        ``meta.hidden`` (disabled ones, and a no-answer forward an
                                always-on unconditional forward makes unreachable)
 TrunkSpec.name, customer_ref   trunk ``{A}-{NN}{CUSTOMER_REF}{NAME}``, NN = length of the ref
@@ -51,6 +54,12 @@ Assumptions where the documents are silent:
 * The destination's own step rings for ``DESTINATION_RING_SECONDS`` before a
   no-answer forward takes over (the portal holds no ring time for the destination).
   With no destination and nothing else to ring the number answers ``busy``.
+* Rule periods: a period matches when each of its fields does (``dow``, ``day`` and
+  ``month`` as sets of values, ``time`` from its start to before its end); a rule matches
+  when any period does. ``time`` cannot say 24:00: a part of a day that runs to midnight
+  ends at 2359, read as the end of the day. Rules have no year, so a dated window is read
+  back in the year whose occurrence has not ended yet; the portal clears dated windows
+  that are over, so the carrier never brings one round again.
 * When a timed unconditional forward and a timed no-answer forward overlap, the
   unconditional rule is written first; Simwood's precedence between matching rules
   is not documented.
@@ -61,6 +70,11 @@ Assumptions where the documents are silent:
 * Simwood has no pagination for trunks or numbers: ``iter_trunks`` reads the trunk
   list, ``iter_numbers`` the allocated-numbers report (polled until ready), and both
   fetch each object only as it is yielded.
+* A consecutive block is the ``available/consecutive/{N}`` report (N 10-100 in tens,
+  ``pattern`` as for the search; UK numbers only), collected like the allocated report;
+  its rows are read as the search's. Numbers picked from an earlier search are checked
+  again before they are allocated with one size-100 search per hundred they fall in
+  (``pattern`` ``{first digits}*``), which lists every number of that hundred still offered.
 * ``allocate_number`` writes no config (the account default routing applies until
   ``update_number``); a repeat allocate of one's own number is Simwood's 200, so a
   retried allocate simply adopts the number.
@@ -73,6 +87,8 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -100,15 +116,21 @@ from .base import (
     TransientError,
     TrunkSpec,
     UnsupportedError,
+    MINUTES_PER_DAY,
     check_forwards,
+    day_parts,
+    marked_runs,
 )
 
 log = logging.getLogger(__name__)
 
 DESTINATION_RING_SECONDS = 20
+END_OF_DAY = 2359  # the last HHMM of a day: a rule's time runs to midnight
 REGISTRATION_HOST = "reg"  # sip:{TRUNK}@reg names a Simwood registration (reg) user
 LONDON = "Europe/London"
 SEARCH_SIZES = (1, 10, 100)
+BLOCK_SIZES = tuple(range(10, 101, 10))  # the consecutive report's documented sizes
+UK = "44"
 REPORT_TIMEOUT_SECONDS = 120.0
 REPORT_FIRST_POLL_SECONDS = 0.05
 REPORT_MAX_POLL_SECONDS = 2.0
@@ -215,17 +237,75 @@ def period_of(window: TimeWindow) -> dict[str, Any]:
     return {"dow": [day + 1 for day in window.weekdays], "time": [hhmm(window.start), hhmm(window.end)]}
 
 
+def periods_of(windows: list[TimeWindow]) -> list[dict[str, Any]]:
+    return [period for window in windows
+            for period in (dated_periods(window) if window.dated else [period_of(window)])]
+
+
+def dated_periods(window: TimeWindow) -> list[dict[str, Any]]:
+    """A dated window as periods of a month and days (rules have no year): a part of a day
+    with its ``time``, the whole days of one month in a row as one ``day`` list. The first
+    period carries every ``dow`` (it changes nothing) to mark where a dated window begins."""
+    start, end = window.span()
+    periods: list[dict[str, Any]] = []
+    for day, first, last in day_parts(start, end):
+        if first == 0 and last == MINUTES_PER_DAY:
+            previous = periods[-1] if periods else {}
+            if "time" not in previous and previous.get("month") == [day.month]:
+                previous["day"].append(day.day)  # the whole day after the previous one
+            else:
+                periods.append({"month": [day.month], "day": [day.day]})
+        else:
+            # HHMM has no 2400: a part of a day that runs to midnight ends at 2359, the day's last minute.
+            periods.append({"month": [day.month], "day": [day.day],
+                            "time": [first // 60 * 100 + first % 60, END_OF_DAY if last == MINUTES_PER_DAY
+                                     else last // 60 * 100 + last % 60]})
+    periods[0] = {"dow": list(range(1, 8)), **periods[0]}
+    return periods
+
+
 def window_of(period: dict[str, Any]) -> TimeWindow | None:
-    if "day" in period or "month" in period:
-        return None  # calendar dates have no portal form
     start, end = period.get("time", [0, 2359])
     weekdays = [day - 1 for day in period.get("dow", range(1, 8))]
     return TimeWindow(weekdays=weekdays, start=clock(start), end=clock(end))
 
 
-def windows_of(periods: Any) -> list[TimeWindow]:
-    windows = [window_of(p) for p in periods if isinstance(p, dict)] if isinstance(periods, list) else []
-    return [w for w in windows if w is not None]
+def windows_of(periods: Any, today: date | None = None) -> list[TimeWindow]:
+    """Weekly windows, then the dated ones (periods with a month and days)."""
+    periods = [p for p in periods if isinstance(p, dict)] if isinstance(periods, list) else []
+    weekly = [window_of(p) for p in periods if "day" not in p and "month" not in p]
+    dated = [p for p in periods if "day" in p or "month" in p]
+    blocks = marked_runs(dated, lambda period: period.get("dow") == list(range(1, 8)))
+    return weekly + [dated_window_of(block, today or datetime.now(ZoneInfo(LONDON)).date()) for block in blocks]
+
+
+def dated_window_of(block: list[dict[str, Any]], today: date) -> TimeWindow:
+    """The dated window a run of periods describes, in the year it comes next (or is under
+    way): Simwood's rules have no year, so the one whose end is still to come."""
+    def edge(period: dict[str, Any], last: bool) -> tuple[int, int, int]:
+        month = (period.get("month") or [1])[-1 if last else 0]
+        days = period.get("day") or [1]
+        times = period.get("time") or [0, END_OF_DAY]
+        minute = hhmm_minutes(times[1]) + (1 if int(times[1]) == END_OF_DAY else 0) if last else hhmm_minutes(times[0])
+        return int(month), int(days[-1] if last else days[0]), minute
+
+    (start_month, start_day, start_minute), (end_month, end_day, end_minute) = edge(block[0], False), edge(block[-1], True)
+    crosses_new_year = (end_month, end_day) < (start_month, start_day)
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            start = datetime(year, start_month, start_day) + timedelta(minutes=start_minute)
+            end = datetime(year + crosses_new_year, end_month, end_day) + timedelta(minutes=end_minute)
+        except ValueError:  # 29 February of a year that has none
+            continue
+        if end.date() >= today:
+            break
+    return TimeWindow(weekdays=[], start=f"{start:%H:%M}", end=f"{end:%H:%M}", start_date=start.date().isoformat(),
+                      end_date=end.date().isoformat())
+
+
+def hhmm_minutes(value: Any) -> int:
+    hours, minutes = divmod(int(value), 100)
+    return hours * 60 + minutes
 
 
 # Hidden forwards travel in meta as [code, enabled, [[target, timeout]…], [["0123", "HHMM", "HHMM"]…]],
@@ -239,9 +319,28 @@ def pack_forward(forward: ForwardSpec) -> list[Any]:
         TYPE_CODES[forward.type],
         flag(forward.enabled),
         [[d.target, d.timeout] for d in forward.destinations],
-        [["".join(str(day) for day in w.weekdays), w.start.replace(":", ""), w.end.replace(":", "")]
-         for w in forward.windows],
+        [pack_window(w) for w in forward.windows],
     ]
+
+
+def pack_window(window: TimeWindow) -> list[str]:
+    """Weekly: ["0123", "HHMM", "HHMM"]; dated: ["YYYYMMDD", "HHMM", "YYYYMMDD", "HHMM"] (with the year)."""
+    start, end = window.start.replace(":", ""), window.end.replace(":", "")
+    if window.dated:
+        return [window.start_date.replace("-", ""), start, window.end_date.replace("-", ""), end]
+    return ["".join(str(day) for day in window.weekdays), start, end]
+
+
+def unpack_window(packed: list[str]) -> TimeWindow:
+    if len(packed) == 4:
+        start_date, start, end_date, end = packed
+        return TimeWindow([], clock(start), clock(end), start_date=date_text(start_date), end_date=date_text(end_date))
+    days, start, end = packed
+    return TimeWindow([int(day) for day in days], clock(start), clock(end))
+
+
+def date_text(packed: str) -> str:
+    return f"{packed[:4]}-{packed[4:6]}-{packed[6:]}"
 
 
 def unpack_forward(packed: list[Any]) -> ForwardSpec:
@@ -250,9 +349,7 @@ def unpack_forward(packed: list[Any]) -> ForwardSpec:
         type=CODE_TYPES[code],
         enabled=bool(enabled),
         destinations=[Destination(target, timeout) for target, timeout in destinations],
-        windows=[
-            TimeWindow([int(day) for day in days], clock(start), clock(end)) for days, start, end in windows
-        ],
+        windows=[unpack_window(window) for window in windows],
     )
 
 
@@ -295,10 +392,10 @@ def build_config(routing: NumberRouting, existing: dict[str, Any]) -> dict[str, 
     else:
         default = own_steps
         if unconditional:
-            config["rules"]["unconditional"] = [period_of(w) for w in unconditional.windows]
+            config["rules"]["unconditional"] = periods_of(unconditional.windows)
             config["routing"]["unconditional"] = steps_of(unconditional.destinations)
         if no_answer and no_answer.windows:
-            config["rules"]["no_answer"] = [period_of(w) for w in no_answer.windows]
+            config["rules"]["no_answer"] = periods_of(no_answer.windows)
             config["routing"]["no_answer"] = own_steps + steps_of(no_answer.destinations)
         elif no_answer:
             default = own_steps + steps_of(no_answer.destinations)
@@ -368,6 +465,11 @@ def check_windows(forwards: list[ForwardSpec]) -> None:
         for window in forward.windows:
             if window.timezone != LONDON:
                 raise UnsupportedError(f"Simwood time rules are in {LONDON} time only", field="windows")
+            if window.dated:
+                start, end = window.span()
+                if start >= end:
+                    raise PermanentError("a dated window must end after it starts", field="windows")
+                continue
             if not window.weekdays:
                 raise PermanentError("a time window needs at least one weekday", field="windows")
             if hhmm(window.start) >= hhmm(window.end):
@@ -413,6 +515,7 @@ class SimwoodAdapter(CarrierAdapter):
         trunks=True,
         number_config=True,
         number_inventory=True,
+        number_blocks=BLOCK_SIZES,
         emergency_address=True,
         forwards=True,
         forward_owners=frozenset({"number"}),
@@ -420,6 +523,8 @@ class SimwoodAdapter(CarrierAdapter):
         max_destinations=3,
         ring_timeouts=True,
         time_windows=True,
+        date_windows=True,
+        dates_repeat_yearly=True,
         trunk_types=frozenset({"ip", "auth"}),
         trunk_fields=frozenset({
             "name", "type", "allowed_ips", "channels_in", "channels_out", "default_cli", "force_cli",
@@ -429,6 +534,8 @@ class SimwoodAdapter(CarrierAdapter):
             "Customers and subscribers stay in the portal; Simwood holds numbers and trunks.",
             "A no-answer forward also applies when the destination is busy or unreachable.",
             "Time windows are in UK time (Europe/London).",
+            "Dated (holiday) windows: Simwood's rules have days and months but no year, so a holiday must "
+            "last less than a year and end within one; the portal clears it when it is over.",
             "Trunk names and customer refs: letters and digits only, 22 characters together.",
             "Disabled forwards are kept in the number's metadata (about 512 bytes at Simwood);"
             " very long SIP addresses on two disabled forwards may not fit.",
@@ -496,18 +603,44 @@ class SimwoodAdapter(CarrierAdapter):
         self._call("GET", f"accounts/{self.account}/prepay/balance")
 
     # -- number inventory -------------------------------------------------------------
-    def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
+    def search_numbers(self, pattern: str = "", limit: int = 10, *, block: int = 0) -> list[AvailableNumber]:
+        if block:
+            return self._consecutive(pattern, block)
         size = next((s for s in SEARCH_SIZES if s >= limit), SEARCH_SIZES[-1])
         params = {"pattern": self._search_pattern(pattern)} if pattern else {}
         rows = self._call("GET", f"numbers/{self.account}/available/all/{size}", params=params) or []
-        return [
-            AvailableNumber(
-                e164=plus(f"{row['country_code']}{row['number']}"),
-                price=f"{Decimal(str(row.get('wholesale_gold_premium') or 0)):.2f}",
-                tier="gold" if float(row.get("wholesale_gold_premium") or 0) > 0 else "standard",
-            )
-            for row in rows[:limit]
-        ]
+        return [self._offer(row) for row in rows[:limit]]
+
+    def _consecutive(self, pattern: str, block: int) -> list[AvailableNumber]:
+        """The consecutive report: one run of ``block`` available numbers (UK only)."""
+        if block not in BLOCK_SIZES:
+            sizes = ", ".join(str(size) for size in BLOCK_SIZES)
+            raise UnsupportedError(f"Simwood offers consecutive blocks of {sizes} numbers", field="block")
+        if pattern.startswith("+") and not pattern.startswith(f"+{UK}"):
+            return []  # the consecutive report covers UK numbers only
+        params = {"pattern": self._search_pattern(pattern)} if pattern else {}
+        report = self._call("POST", f"numbers/{self.account}/available/consecutive/{block}", params=params)
+        return [self._offer(row) for row in self._report_rows(report)]
+
+    def still_available(self, e164s: list[str]) -> set[str]:
+        """One search per hundred the numbers fall in (a size-100 search of ``NNN…NN*``
+        sees all of them), so a block of up to 100 takes one or two requests."""
+        wanted = {digits(e164) for e164 in e164s}
+        offered: set[str] = set()
+        for hundred in sorted({number[:-2] for number in wanted}):
+            country = "1" if hundred.startswith("1") else UK
+            params = {"pattern": f"{hundred}*", "country_code": country}
+            rows = self._call("GET", f"numbers/{self.account}/available/all/{SEARCH_SIZES[-1]}", params=params)
+            offered |= {f"{row['country_code']}{row['number']}" for row in rows or []}
+        return {plus(number) for number in wanted & offered}
+
+    @staticmethod
+    def _offer(row: dict[str, Any]) -> AvailableNumber:
+        return AvailableNumber(
+            e164=plus(f"{row['country_code']}{row['number']}"),
+            price=f"{Decimal(str(row.get('wholesale_gold_premium') or 0)):.2f}",
+            tier="gold" if float(row.get("wholesale_gold_premium") or 0) > 0 else "standard",
+        )
 
     @staticmethod
     def _search_pattern(pattern: str) -> str:
@@ -586,7 +719,10 @@ class SimwoodAdapter(CarrierAdapter):
 
     def _allocated_report(self) -> list[dict[str, Any]]:
         """The allocated-numbers report: request it, poll its file until it is ready."""
-        report = self._call("POST", f"numbers/{self.account}/allocated/all")
+        return self._report_rows(self._call("POST", f"numbers/{self.account}/allocated/all"))
+
+    def _report_rows(self, report: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of an asynchronous report: its file, polled until it is ready (204 before)."""
         path = f"files/{self.account}/{report['hash']}"
         deadline = time.monotonic() + self.report_timeout
         pause = REPORT_FIRST_POLL_SECONDS
@@ -594,12 +730,12 @@ class SimwoodAdapter(CarrierAdapter):
             try:
                 rows = self._call("GET", path)
             except NotFoundError:
-                raise TransientError("the Simwood numbers report expired before it was collected") from None
+                raise TransientError("the Simwood report expired before it was collected") from None
             if rows is not None:
                 return rows
             time.sleep(pause)
             pause = min(pause * 2, REPORT_MAX_POLL_SECONDS)
-        raise TransientError("the Simwood numbers report was not ready in time")
+        raise TransientError("the Simwood report was not ready in time")
 
     # -- forwards -------------------------------------------------------------------------
     def set_forwards(self, owner: str, remote_id: str, forwards: list[ForwardSpec]) -> None:

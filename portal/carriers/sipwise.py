@@ -54,6 +54,12 @@ Assumptions where the documents are silent:
   the platform's time zone: the adapter holds only windows in ``timezone`` (constructor
   or settings option, default Europe/London) and only same-day windows (start < end,
   end may be ``24:00``).
+- Dated windows (a holiday: from a date and time to a date and time) use the ``year``,
+  ``month`` and ``mday`` fields (notes 5.6): each part of a day is an entry of its day with
+  its hours and minutes, each run of whole days within one month one entry with an
+  ``mday`` range. The first entry of each dated window carries ``wday: "1-7"`` (every day,
+  so it changes nothing) to mark where it begins. Entries with a year are read back as
+  dated windows, the others as weekly ones. Years end at 3000, the platform's limit.
 - The simple call-forward API has no on/off switch: a disabled forward is removed at the
   carrier and reads back as absent. cft's ``ringtimeout`` is kept as the platform has it,
   or set to ``no_answer_ring_timeout`` (default 20 s) when the forward is new.
@@ -71,13 +77,14 @@ Assumptions where the documents are silent:
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import json
 import logging
 import re
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -108,6 +115,8 @@ from .base import (
     TrunkSpec,
     UnsupportedError,
     check_forwards,
+    day_parts,
+    marked_runs,
 )
 
 log = logging.getLogger(__name__)
@@ -121,6 +130,8 @@ PORTAL_SUBSCRIBER_STATUS = {"active": "active", "locked": "suspended"}
 AUTH_FAILURES = {"Invalid user", "Banned", "Invalid OTP", "Invalid HTTP method for read-only user"}
 TRUNK_PREFIX = "trunk:"
 WINDOW_MARKER = "1-12"  # month range matching every month: marks the first entry of a window
+DATED_MARKER = "1-7"  # weekday range matching every day: marks the first entry of a dated window
+TIME_YEAR_MAX = 3000  # notes 5.6: year 1990-3000
 READ_ONLY_CF_KEYS = {"destination_set", "time_set", "source_set", "bnumber_set"}
 MAX_DESTINATIONS = 10
 TRUNK_FIELDS = frozenset(
@@ -211,6 +222,8 @@ def clock_segments(start: int, end: int) -> list[tuple[str | None, str | None]]:
 
 
 def window_to_times(window: TimeWindow) -> list[dict[str, str | None]]:
+    if window.dated:
+        return dated_window_to_times(window)
     start, end = parse_clock(window.start), parse_clock(window.end)
     if not window.weekdays or any(day not in SIPWISE_WDAY for day in window.weekdays):
         raise PermanentError("a time window needs weekdays between 0 (Monday) and 6 (Sunday)", field="windows")
@@ -223,6 +236,64 @@ def window_to_times(window: TimeWindow) -> list[dict[str, str | None]]:
     ]
     entries[0]["month"] = WINDOW_MARKER
     return entries
+
+
+def dated_window_to_times(window: TimeWindow) -> list[dict[str, str | None]]:
+    """A dated window as entries of a year, a month and days: a part of a day by its hours
+    and minutes, whole days in a row of one month as one ``mday`` range. The first entry
+    carries ``wday: "1-7"`` (every weekday: it changes nothing) to mark where a dated
+    window begins, so adjacent windows read back as they were written."""
+    try:
+        start, end = window.span()
+    except ValueError:
+        raise PermanentError("a dated window needs a start and an end date (YYYY-MM-DD)", field="windows") from None
+    if start >= end:
+        raise PermanentError("a dated window must end after it starts", field="windows")
+    if end.year > TIME_YEAR_MAX:
+        raise PermanentError(f"Sipwise time sets end in the year {TIME_YEAR_MAX}", field="windows")
+    entries: list[dict[str, str | None]] = []
+    run: list[date] = []  # whole days in a row, of one month
+
+    def close_run() -> None:
+        if run:
+            entries.append({"year": str(run[0].year), "month": str(run[0].month), "mday": span(run[0].day, run[-1].day),
+                            "wday": None, "hour": None, "minute": None})
+            run.clear()
+
+    for day, first, last in day_parts(start, end):
+        if first == 0 and last == MINUTES_PER_DAY:
+            if run and (run[-1].month != day.month or run[-1].year != day.year):
+                close_run()
+            run.append(day)
+            continue
+        close_run()
+        entries += [{"year": str(day.year), "month": str(day.month), "mday": str(day.day), "wday": None,
+                     "hour": hour, "minute": minute} for hour, minute in clock_segments(first, last)]
+    close_run()
+    entries[0]["wday"] = DATED_MARKER
+    return entries
+
+
+def dated_entry_span(entry: dict[str, Any]) -> tuple[datetime, datetime]:
+    """[start, end) of one entry of a dated window (a single year)."""
+    year = int(str(entry["year"]).partition("-")[0])
+    first_month, last_month = parse_span(entry.get("month"), 1, 12)
+    last_of_month = calendar.monthrange(year, last_month)[1]
+    first_day, _ = parse_span(entry.get("mday"), 1, 31)
+    _, last_day = parse_span(entry.get("mday"), 1, last_of_month)
+    first_minute, last_minute = entry_minutes(entry)
+    return (datetime(year, first_month, first_day) + timedelta(minutes=first_minute),
+            datetime(year, last_month, min(last_day, last_of_month)) + timedelta(minutes=last_minute))
+
+
+def dated_times_to_windows(times: list[dict[str, Any]], timezone: str) -> list[TimeWindow]:
+    windows = []
+    for block in marked_runs(times, lambda entry: entry.get("wday") == DATED_MARKER):
+        spans = [dated_entry_span(entry) for entry in block]
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        windows.append(TimeWindow(weekdays=[], start=f"{start:%H:%M}", end=f"{end:%H:%M}", timezone=timezone,
+                                  start_date=start.date().isoformat(), end_date=end.date().isoformat()))
+    return windows
 
 
 def parse_span(value: Any, low: int, high: int) -> tuple[int, int]:
@@ -248,13 +319,15 @@ def entry_minutes(entry: dict[str, Any]) -> tuple[int, int]:
 
 
 def times_to_windows(times: list[dict[str, Any]], timezone: str) -> list[TimeWindow]:
-    blocks: list[list[dict[str, Any]]] = []
-    for entry in times:
-        if not blocks or entry.get("month") == WINDOW_MARKER:
-            blocks.append([])
-        blocks[-1].append(entry)
+    """Weekly windows first, then the dated ones (entries with a year), each in the order sent."""
+    dated = [entry for entry in times if entry.get("year") not in (None, "")]
+    weekly = [entry for entry in times if entry.get("year") in (None, "")]
+    return weekly_times_to_windows(weekly, timezone) + dated_times_to_windows(dated, timezone)
+
+
+def weekly_times_to_windows(times: list[dict[str, Any]], timezone: str) -> list[TimeWindow]:
     windows = []
-    for block in blocks:
+    for block in marked_runs(times, lambda entry: entry.get("month") == WINDOW_MARKER):
         weekdays = set().union(*(entry_weekdays(entry) for entry in block))
         spans = [entry_minutes(entry) for entry in block]
         start, end = min(s for s, _ in spans), max(e for _, e in spans)
@@ -328,11 +401,12 @@ class SipwiseAdapter(CarrierAdapter):
         max_destinations=MAX_DESTINATIONS,
         ring_timeouts=True,
         time_windows=True,
+        date_windows=True,
         trunk_types=frozenset({"auth"}),
         trunk_fields=TRUNK_FIELDS,
         notes=(
             "Numbers are a subscriber's primary or alias numbers: change them on the subscriber.",
-            "Time windows are same-day only and in the platform's time zone.",
+            "Time windows are same-day only and in the platform's time zone; dated (holiday) windows too.",
             "A disabled call forward is removed at Sipwise (the portal keeps its destinations).",
             "A trunk is a subscriber with SIP credentials, allowed IPs and an outgoing call limit; "
             "Sipwise has no incoming-only call limit, codecs or host for it.",

@@ -54,7 +54,9 @@ Assumptions where the documents are silent:
   the answers that do not start with the prefix are dropped client-side, reading up to
   ``MAX_SEARCH_PAGES`` pages to fill ``limit``. Non-UK prefixes find nothing (SureVoIP
   sells UK numbers). A pattern without ``+`` goes to ``number_filter`` (digits or keypad
-  letters within the local number).
+  letters within the local number). There are no consecutive blocks. Numbers picked from
+  an earlier search are checked again before allocation with ``number_range`` as a comma
+  list of the complete national numbers, 50 to a request (S2's limit for a range).
 * Allocation reserves with ``activated: "1"`` and a ``destination``, as every documented
   allocation body has one: the ``destination`` argument when given (E.164 → digits with
   ``voip_call: "0"``, SIP URI → as is), else ``""``, held but not routed until
@@ -110,6 +112,8 @@ DEFAULT_PAGE_SIZE = 50
 UK_COUNTRY_CODE = "44"
 # A prefix search reads at most this many pages of offers (page_size each) to fill its limit.
 MAX_SEARCH_PAGES = 20
+# S2: "We only allow 50 in a range to be checked" (number_range).
+MAX_NUMBER_RANGE = 50
 # A 429 without either header: wait as long as a whole SureVoIP window, the safe choice.
 FALLBACK_RETRY_AFTER = 3600.0
 ISO2_TO_ISO3 = {
@@ -533,7 +537,9 @@ class SureVoIPAdapter(CarrierAdapter):
         body = {"numbers": [{"number": number, **fields}]}
         self._request("PUT", self._number_path(customer, number), json=body, expect=(200, 201))
 
-    def search_numbers(self, pattern: str = "", limit: int = 10) -> list[AvailableNumber]:
+    def search_numbers(self, pattern: str = "", limit: int = 10, *, block: int = 0) -> list[AvailableNumber]:
+        if block:
+            raise UnsupportedError("SureVoIP's number search has no consecutive blocks", field="block")
         if not pattern.startswith("+"):
             # Digits or keypad letters anywhere in the local number: SureVoIP's number_filter.
             found = self._get("numbers", limit=limit, **({"number_filter": pattern} if pattern else {}))
@@ -547,6 +553,19 @@ class SureVoIPAdapter(CarrierAdapter):
             found = self._get("numbers", number_range=f"{national}-{national}", limit=limit)
             return [self._offer(entry) for entry in (found.get("list") or [])[:limit]]
         return self._search_by_prefix(national, limit)
+
+    def still_available(self, e164s: list[str]) -> set[str]:
+        """``number_range`` with the complete numbers, comma-separated (S2: "validate it at the
+        last stage"), at most ``MAX_NUMBER_RANGE`` to a request."""
+        uk = [(carrier_number(e164, field="numbers"), e164) for e164 in e164s]
+        national = {"0" + digits[len(UK_COUNTRY_CODE):]: e164 for digits, e164 in uk if digits.startswith(UK_COUNTRY_CODE)}
+        wanted = sorted(national)
+        offered: set[str] = set()
+        for start in range(0, len(wanted), MAX_NUMBER_RANGE):
+            chunk = wanted[start:start + MAX_NUMBER_RANGE]
+            found = self._get("numbers", number_range=",".join(chunk), limit=len(chunk))
+            offered |= {str(entry.get("number_complete", "")) for entry in found.get("list") or []}
+        return {e164 for number, e164 in national.items() if number in offered}
 
     def _search_by_prefix(self, national: str, limit: int) -> list[AvailableNumber]:
         """Numbers starting with ``national``: ``areacode`` takes area codes only, so send the

@@ -17,6 +17,8 @@ class CustomerTable(PortalTable):
     carrier_account = tables.Column(accessor="carrier_account__name", verbose_name="Carrier account")
     sync = SyncColumn()
 
+    row_template = "customers/_rows.html"
+
     class Meta(PortalTable.Meta):
         model = Customer
         fields = ("select", "name", "external_ref", "contact_name", "email", "phone", "status", "carrier_account", "sync")

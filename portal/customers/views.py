@@ -94,6 +94,10 @@ class CustomerListView(CustomerViewMixin, ObjectListView):
     bulk_url_name = "customer_bulk"
     empty_text = "No customers yet: add your first one."
 
+    def get_queryset(self):
+        # A list shows no secret: the carrier account's credentials are not read (nor decrypted, per row).
+        return super().get_queryset().defer("carrier_account__credentials")
+
 
 class CustomerBulkView(CustomerViewMixin, BulkActionView):
     actions = ACTIONS

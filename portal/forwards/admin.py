@@ -20,7 +20,7 @@ class ForwardDestinationInline(ForwardPartInline):
 
 class ForwardWindowInline(ForwardPartInline):
     model = ForwardWindow
-    fields = ["weekdays", "start", "end", "timezone"]
+    fields = ["weekdays", "start_date", "start", "end_date", "end", "timezone"]
 
 
 def kept_rows(formsets, model) -> list[dict]:
@@ -42,7 +42,8 @@ def as_input(forward: CallForward, formsets) -> ForwardInput:
         forward.type,
         forward.enabled,
         [(row["target"], row["timeout"]) for row in destinations],
-        [WindowInput(list(row["weekdays"]), row["start"], row["end"], row["timezone"]) for row in windows],
+        [WindowInput(list(row["weekdays"] or []), row["start"], row["end"], row["timezone"], row.get("start_date"),
+                     row.get("end_date")) for row in windows],
     )
 
 

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from django import forms
 from django.core.exceptions import ValidationError
 
-from portal.carriers.base import FORWARD_TYPES, Capabilities
+from portal.carriers.base import FORWARD_TYPES, Capabilities, check_date_window
 from portal.ui.forms import DestinationField, TimeField, WeekdaysField, region_of
 
 from . import services
 from .models import MAX_DESTINATIONS, MAX_RING_TIMEOUT, MIN_RING_TIMEOUT, ForwardType
 from .preview import describe
+from .validation import local_now, window_span
 
+DATED_FIELDS = ("start_date", "start_time", "end_date", "end_time")
 DEFAULT_TIMEOUT = 20
 DEFAULT_TIMEZONE = "Europe/London"
 OFFICE_DAYS = [0, 1, 2, 3, 4]
@@ -57,6 +59,56 @@ class WindowForm(forms.Form):
         return cleaned
 
 
+class DatedWindowForm(forms.Form):
+    """A holiday: from a date (and time) until a date (and time). With no times it runs from
+    the start of the first day to the end of the last; stored with the end exclusive (to
+    the end of 2 Jan is 3 Jan at 00:00)."""
+
+    start_date = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    start_time = TimeField(label="at", required=False)
+    end_date = forms.DateField(label="Until", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end_time = TimeField(label="at", required=False)
+
+    def __init__(self, *args, editor=None, section=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.editor, self.section = editor, section
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (cleaned.get("start_date") and cleaned.get("end_date")):
+            return cleaned
+        window = dated_input(cleaned, self.section.timezone)
+        start, end = window_span(window.start_date, window.start, window.end_date, window.end)
+        if end <= start:
+            self.add_error("end_date", "Must be after the start.")
+            return cleaned
+        if window.is_over() and window.key() not in self.editor.saved_windows.get(self.section.type, set()):
+            self.add_error("end_date", "This is over already: choose dates to come.")
+        for edge, reason in check_date_window(self.editor.caps, window.spec(), local_now(self.section.timezone).date()):
+            self.add_error(f"{edge}_date", f"{self.editor.carrier}: {reason}.")
+        cleaned["window"] = window
+        return cleaned
+
+
+def dated_input(cleaned: dict, timezone: str) -> services.WindowInput:
+    """A holiday as typed (end date inclusive, times optional) as the service takes it."""
+    start_time = cleaned.get("start_time") or dt.time(0)
+    if cleaned.get("end_time") is not None:
+        end_date, end_time = cleaned["end_date"], cleaned["end_time"]
+    else:
+        end_date, end_time = cleaned["end_date"] + dt.timedelta(days=1), dt.time(0)
+    return services.WindowInput([], start_time, end_time, timezone, cleaned["start_date"], end_date)
+
+
+def dated_row(window: services.WindowInput) -> dict:
+    """A saved holiday as the editor shows it: a midnight start or end is left without a time."""
+    row = {"start_date": window.start_date, "start_time": "" if window.start == dt.time(0) else window.start,
+           "end_date": window.end_date, "end_time": window.end}
+    if window.end == dt.time(0) and window.end_date > window.start_date:
+        row.update(end_date=window.end_date - dt.timedelta(days=1), end_time="")
+    return row
+
+
 @dataclass
 class Section:
     """One forward type as it is being edited."""
@@ -65,10 +117,12 @@ class Section:
     enabled: bool = False
     destinations: list[dict] = field(default_factory=list)  # {"target", "timeout"}
     windows: list[dict] = field(default_factory=list)  # {"days", "start", "end"}
+    dated: list[dict] = field(default_factory=list)  # {"start_date", "start_time", "end_date", "end_time"}
     timezone: str = DEFAULT_TIMEZONE
     errors: list[str] = field(default_factory=list)
     destination_forms: list[DestinationForm] = field(default_factory=list)
     window_forms: list[WindowForm] = field(default_factory=list)
+    dated_forms: list[DatedWindowForm] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -93,8 +147,14 @@ def offer(owner) -> tuple[list[str], list[str]]:
     offered = [t for t in FORWARD_TYPES if t in caps.forward_types]
     reasons = [f"“{ForwardType(t).label}” is not offered: {carrier} has no such forward."
                for t in FORWARD_TYPES if t not in caps.forward_types]
-    if not caps.time_windows:
-        reasons.append(f"Time windows (office hours) are not offered: {carrier} cannot limit a forward to times.")
+    if not caps.time_windows and not caps.date_windows:
+        reasons.append(f"Time windows (office hours, holidays) are not offered: {carrier} cannot limit a forward "
+                       "to times or dates.")
+    elif not caps.time_windows:
+        reasons.append(f"Weekly time windows (office hours) are not offered: {carrier} cannot limit a forward to "
+                       "times of the week.")
+    elif not caps.date_windows:
+        reasons.append(f"Holidays (from a date to a date) are not offered: {carrier} cannot limit a forward to dates.")
     if not caps.ring_timeouts:
         reasons.append(f"Ring times are not offered: {carrier} rings each destination for its own fixed time.")
     return offered, reasons
@@ -114,6 +174,8 @@ class ForwardEditor:
         self.saved = False
         self.types, self.not_offered = offer(owner)
         current = {f.type: f for f in services.current_forwards(owner)}
+        # A holiday that is over may stay as it was saved (the hourly clean-up takes it), not be set anew.
+        self.saved_windows = {t: {w.key() for w in f.windows} for t, f in current.items()}
         if data is None:
             self.sections = [self._from_input(t, current.get(t)) for t in self.types]
         else:
@@ -130,6 +192,18 @@ class ForwardEditor:
     def windows_offered(self) -> bool:
         return bool(self.caps and self.caps.time_windows)
 
+    @property
+    def dates_offered(self) -> bool:
+        return bool(self.caps and self.caps.date_windows)
+
+    @property
+    def dates_note(self) -> str:
+        """What a person must know about this carrier's holidays."""
+        if not (self.dates_offered and self.caps.dates_repeat_yearly):
+            return ""
+        return (f"{self.carrier}'s rules have days and months but no year: a holiday must last less than a year "
+                "and end within one. The portal clears its dates once it is over, so it does not come round again.")
+
     # -- state from the database or the post ----------------------------------------
     def _from_input(self, type_: str, forward) -> Section:
         if forward is None:
@@ -139,7 +213,8 @@ class ForwardEditor:
             enabled=forward.enabled,
             destinations=[{"target": _as_typed(t), "timeout": s} for t, s in forward.destinations]
             or [{"target": "", "timeout": DEFAULT_TIMEOUT}],
-            windows=[{"days": list(w.weekdays), "start": w.start, "end": w.end} for w in forward.windows],
+            windows=[{"days": list(w.weekdays), "start": w.start, "end": w.end} for w in forward.windows if not w.dated],
+            dated=[dated_row(w) for w in forward.windows if w.dated],
             timezone=forward.windows[0].timezone if forward.windows else DEFAULT_TIMEZONE,
         )
 
@@ -153,8 +228,11 @@ class ForwardEditor:
         for i in range(min(int(count) if count.isdigit() else 0, 10)):
             windows.append({"days": data.getlist(f"{type_}-w{i}-days"), "start": data.get(f"{type_}-w{i}-start", ""),
                             "end": data.get(f"{type_}-w{i}-end", "")})
+        count = data.get(f"{type_}-holidays", "0")
+        dated = [{name: data.get(f"{type_}-h{i}-{name}", "").strip() for name in DATED_FIELDS}
+                 for i in range(min(int(count) if count.isdigit() else 0, 10))]
         return Section(type_, enabled=data.get(f"{type_}-enabled") == "on", destinations=destinations,
-                       windows=windows, timezone=data.get(f"{type_}-timezone") or DEFAULT_TIMEZONE)
+                       windows=windows, dated=dated, timezone=data.get(f"{type_}-timezone") or DEFAULT_TIMEZONE)
 
     def _build_forms(self, bound: bool) -> None:
         for section in self.sections:
@@ -167,6 +245,11 @@ class ForwardEditor:
                 form.day_values = {str(d) for d in row["days"]}
                 form.start_text, form.end_text = _hhmm(row["start"]), _hhmm(row["end"])
                 section.window_forms.append(form)
+            section.dated_forms = []
+            for i, row in enumerate(section.dated):
+                form = DatedWindowForm(editor=self, section=section, **self._bind(f"{section.type}-h{i}", row, bound, {}))
+                form.texts = {name: _as_text(row[name]) for name in DATED_FIELDS}
+                section.dated_forms.append(form)
 
     def _destination_form(self, type_, i, row, bound) -> DestinationForm:
         form = DestinationForm(**self._bind(f"{type_}-d{i}", row, bound, {}))
@@ -218,8 +301,15 @@ class ForwardEditor:
                 {"days": [5, 6], "start": dt.time(0, 0), "end": END_OF_DAY},
             ]
             section.enabled = True
+        elif verb == "holiday" and self.dates_offered:
+            first = local_now(section.timezone).date() + dt.timedelta(days=1)
+            section.dated.append({"start_date": first, "start_time": "", "end_date": first + dt.timedelta(days=6),
+                                  "end_time": ""})
+            section.enabled = True
+        elif verb == "remove-holiday" and 0 <= index < len(section.dated):
+            section.dated.pop(index)
         elif verb == "always":
-            section.windows = []
+            section.windows, section.dated = [], []
         self._build_forms(bound=False)
 
     # -- save ----------------------------------------------------------------------
@@ -230,9 +320,12 @@ class ForwardEditor:
         inputs = []
         for section in self.sections:
             destinations, windows = [], []
-            for form in section.destination_forms:
-                if not form.has_changed() and not form.data.get(f"{form.prefix}-target"):
-                    continue  # an empty row is no destination
+            for i, form in enumerate(section.destination_forms):
+                if not form.data.get(f"{form.prefix}-target"):
+                    # An empty row is no destination, and no error either (its fields are
+                    # shown as typed, unbound, so the page does not validate it).
+                    section.destination_forms[i] = self._destination_form(section.type, i, section.destinations[i], False)
+                    continue
                 if form.is_valid():
                     timeout = form.cleaned_data["timeout"] if self.caps.ring_timeouts else DEFAULT_TIMEOUT
                     destinations.append((form.cleaned_data["target"], timeout))
@@ -242,6 +335,11 @@ class ForwardEditor:
                 if form.is_valid():
                     windows.append(services.WindowInput(form.cleaned_data["days"], form.cleaned_data["start"],
                                                         form.cleaned_data["end"], section.timezone))
+                else:
+                    valid = False
+            for form in section.dated_forms:
+                if form.is_valid():
+                    windows.append(form.cleaned_data["window"])
                 else:
                     valid = False
             if section.enabled and not destinations:
@@ -283,6 +381,7 @@ class ForwardEditor:
             windows = [services.WindowInput(_days(row["days"]), _time(row["start"]), _time(row["end"]),
                                             section.timezone)
                        for row in section.windows if _days(row["days"]) and _time(row["start"]) and _time(row["end"])]
+            windows += [window for window in (_dated(row, section.timezone) for row in section.dated) if window]
             if section.enabled or destinations:
                 specs.append(services.ForwardInput(section.type, section.enabled, destinations, windows))
         return describe(services.to_specs(specs), owner_words(self.owner), self.region)
@@ -315,6 +414,33 @@ def _time(value):
         return dt.time.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def _dated(row: dict, timezone: str) -> services.WindowInput | None:
+    """A holiday row for the preview, if it reads as one (dates, and a start before its end)."""
+    values = {"start_date": _date(row["start_date"]), "end_date": _date(row["end_date"]),
+              "start_time": _time(row["start_time"]) if row["start_time"] else None,
+              "end_time": _time(row["end_time"]) if row["end_time"] else None}
+    if values["start_date"] is None or values["end_date"] is None:
+        return None
+    window = dated_input(values, timezone)
+    start, end = window_span(window.start_date, window.start, window.end_date, window.end)
+    return window if start < end else None
+
+
+def _date(value):
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _as_text(value) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _hhmm(value)
 
 
 def _hhmm(value) -> str:

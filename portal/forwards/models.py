@@ -94,22 +94,40 @@ class ForwardDestination(models.Model):
 
 
 class ForwardWindow(models.Model):
-    """A weekly time window during which the forward applies (none: always)."""
+    """When the forward applies (none: always): each week on ``weekdays`` from ``start`` to
+    ``end``, or, with dates (a holiday), once from ``start_date`` at ``start`` to ``end_date``
+    at ``end`` (to the end of 2 Jan is 3 Jan at 00:00)."""
 
     forward = models.ForeignKey(CallForward, on_delete=models.CASCADE, related_name="windows")
-    weekdays = models.JSONField(default=list, help_text="0 = Monday … 6 = Sunday")
+    weekdays = models.JSONField(default=list, blank=True, help_text="0 = Monday … 6 = Sunday; none for dates")
     start = models.TimeField()
     end = models.TimeField()
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
     timezone = models.CharField(max_length=64, default="Europe/London")
 
     class Meta:
         ordering = ["forward", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start_date__isnull=True, end_date__isnull=True)
+                | models.Q(start_date__isnull=False, end_date__isnull=False),
+                name="forward_window_dates_together",
+                violation_error_message="A dated window needs a start date and an end date.",
+            )
+        ]
+
+    @property
+    def dated(self) -> bool:
+        return self.start_date is not None
 
     def __str__(self) -> str:
+        if self.start_date:
+            return f"{self.start_date} {self.start:%H:%M} – {self.end_date} {self.end:%H:%M} {self.timezone}"
         return f"{self.weekdays} {self.start:%H:%M}–{self.end:%H:%M} {self.timezone}"
 
     def clean(self) -> None:
         from portal.forwards.validation import validate_window
 
-        validate_window(self.weekdays, self.start, self.end, self.timezone)
+        validate_window(self.weekdays, self.start, self.end, self.timezone, self.start_date, self.end_date)
 

@@ -7,9 +7,12 @@ payload says, so the preview cannot promise what the carrier will not do.
 
 from __future__ import annotations
 
-from portal.carriers.base import FORWARD_TYPES, ForwardSpec
+import datetime as dt
+
+from portal.carriers.base import FORWARD_TYPES, ForwardSpec, TimeWindow
 
 DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 WHEN = {
     "unconditional": "All calls to {owner}",
@@ -39,6 +42,24 @@ def days(weekdays: list[int]) -> str:
     return ", ".join(runs)
 
 
+def date_words(day: dt.date, today: dt.date) -> str:
+    """“24 Dec”, with the year when it is not this year's: “2 Jan 2027”."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]}" + (f" {day.year}" if day.year != today.year else "")
+
+
+def dates_words(window: TimeWindow, today: dt.date | None = None) -> str:
+    """A dated window: “from 24 Dec 18:00 to 2 Jan 2027 08:00”; whole days “from 24 Dec to 26 Dec”
+    (its end is the start of the day after), one whole day “on 24 Dec”."""
+    today = today or dt.date.today()
+    start, end = window.span()
+    if start.time() == end.time() == dt.time(0):
+        last = end.date() - dt.timedelta(days=1)
+        if last == start.date():
+            return f"on {date_words(last, today)}"
+        return f"from {date_words(start.date(), today)} to {date_words(last, today)}"
+    return f"from {date_words(start.date(), today)} {start:%H:%M} to {date_words(end.date(), today)} {end:%H:%M}"
+
+
 def target_words(target: str) -> str:
     if target.lower().startswith(("sip:", "sips:")):
         return target
@@ -47,7 +68,7 @@ def target_words(target: str) -> str:
     return national_format(target)
 
 
-def describe_one(spec: ForwardSpec, owner: str) -> str:
+def describe_one(spec: ForwardSpec, owner: str, today: dt.date | None = None) -> str:
     when = WHEN[spec.type].format(owner=owner)
     if not spec.enabled:
         return f"{when} are not forwarded (this forward is off)."
@@ -58,13 +79,20 @@ def describe_one(spec: ForwardSpec, owner: str) -> str:
         text = f"Calls ring {owner} first; if nobody answers, they ring " + ", then ".join(legs)
     else:
         text = f"{when} ring " + ", then ".join(legs)
-    if spec.windows:
-        windows = "; ".join(f"{days(w.weekdays)} {w.start}–{w.end}" for w in spec.windows)
-        text += f" — only {windows} ({spec.windows[0].timezone}); at other times this forward does not apply"
+    weekly = [w for w in spec.windows if not w.dated]
+    dated = " and ".join(dates_words(w, today) for w in spec.windows if w.dated)
+    zone = spec.windows[0].timezone if spec.windows else ""
+    if dated and not weekly:
+        # A holiday: the dates lead (“From 24 Dec 18:00 to 2 Jan 2027 08:00 (Europe/London), all calls …”).
+        return f"{dated[0].upper()}{dated[1:]} ({zone}), {text[0].lower()}{text[1:]}; outside those dates this " \
+               "forward does not apply."
+    if weekly:
+        windows = "; ".join(f"{days(w.weekdays)} {w.start}–{w.end}" for w in weekly)
+        text += f" — only {windows}{' and ' + dated if dated else ''} ({zone}); at other times this forward does not apply"
     return text + "."
 
 
-def describe(specs: list[ForwardSpec], owner: str, region: str = "GB") -> list[str]:
+def describe(specs: list[ForwardSpec], owner: str, region: str = "GB", today: dt.date | None = None) -> list[str]:
     """One sentence per forward, in the order calls meet them; [] when nothing is forwarded."""
     order = {t: i for i, t in enumerate(FORWARD_TYPES)}
-    return [describe_one(spec, owner) for spec in sorted(specs, key=lambda s: order.get(s.type, 9))]
+    return [describe_one(spec, owner, today) for spec in sorted(specs, key=lambda s: order.get(s.type, 9))]

@@ -17,7 +17,7 @@ from portal.sync import objects, reconcilers
 from portal.sync.objects import KINDS, Outcome, SyncedKind
 from portal.sync.reconcilers import RECONCILERS
 
-from .models import CallForward
+from .models import CallForward, ForwardWindow
 
 DEFAULT_RING_SECONDS = 20
 
@@ -28,13 +28,24 @@ def forward_specs(forwards: list[CallForward]) -> list[ForwardSpec]:
             type=forward.type,
             enabled=forward.enabled,
             destinations=[Destination(d.target, d.timeout) for d in forward.destinations.all()],
-            windows=[
-                TimeWindow(list(w.weekdays), w.start.strftime("%H:%M"), w.end.strftime("%H:%M"), w.timezone)
-                for w in forward.windows.all()
-            ],
+            windows=[window_spec(w) for w in forward.windows.all()],
         )
         for forward in forwards
     ]
+
+
+def window_spec(window: ForwardWindow) -> TimeWindow:
+    from portal.forwards.services import WindowInput
+
+    return WindowInput(list(window.weekdays), window.start, window.end, window.timezone, window.start_date,
+                       window.end_date).spec()
+
+
+def window_facts(window: TimeWindow) -> list:
+    """A window as reconciliation compares it (dated: with its dates; weekly: its weekdays)."""
+    if window.dated:
+        return ["dated", window.start_date, window.start, window.end_date, window.end, window.timezone]
+    return ["weekly", sorted(window.weekdays), window.start, window.end, window.timezone]
 
 
 def owner_forwards(owner: Subscriber | Number) -> list[CallForward]:
@@ -132,9 +143,8 @@ class ForwardsReconciler:
                 continue
             in_effect[forward.type] = {
                 "destinations": [[d.target, d.timeout if caps.ring_timeouts else None] for d in forward.destinations],
-                "windows": [
-                    [sorted(w.weekdays), w.start, w.end, w.timezone] for w in forward.windows
-                ]
+                # In any order: a forward applies in each of its windows.
+                "windows": sorted(window_facts(w) for w in forward.windows if caps.date_windows or not w.dated)
                 if caps.time_windows
                 else [],
             }
@@ -169,7 +179,7 @@ class ForwardsReconciler:
 
         Where the carrier holds no ring timeouts, a destination keeps the portal's own.
         """
-        from portal.forwards.services import ForwardInput, WindowInput, current_forwards, set_forwards
+        from portal.forwards.services import ForwardInput, current_forwards, set_forwards
 
         current = current_forwards(owner)
         own_timeouts = {(f.type, target): timeout for f in current for target, timeout in f.destinations}
@@ -182,15 +192,25 @@ class ForwardsReconciler:
                 kind,
                 True,
                 [(target, ring_for(kind, target, timeout)) for target, timeout in forward["destinations"]],
-                [
-                    WindowInput(weekdays, dt.time.fromisoformat(start), end_of_window(end), zone)
-                    for weekdays, start, end, zone in forward["windows"]
-                ],
+                [window_input(facts) for facts in forward["windows"]],
             )
             for kind, forward in theirs["forwards"].items()
         ]
         switched_off = [f for f in current if not f.enabled and f.type not in theirs["forwards"]]
         set_forwards(owner, inputs + switched_off, actor=actor, sync=False)
+
+
+def window_input(facts: list):
+    """A window as the carrier holds it (``window_facts``), as the services take it."""
+    from portal.forwards.services import WindowInput
+
+    if facts[0] == "dated":
+        _, start_date, start, end_date, end, zone = facts
+        return WindowInput([], dt.time.fromisoformat(start), dt.time.fromisoformat(end), zone,
+                           dt.date.fromisoformat(start_date), dt.date.fromisoformat(end_date))
+    # Facts recorded before dated windows had no kind in front.
+    weekdays, start, end, zone = facts[1:] if facts[0] == "weekly" else facts
+    return WindowInput(weekdays, dt.time.fromisoformat(start), end_of_window(end), zone)
 
 
 def end_of_window(value: str) -> dt.time:

@@ -49,17 +49,45 @@ def validate_destinations(
     return cleaned
 
 
-def validate_window(weekdays: Sequence[int], start: dt.time, end: dt.time, timezone: str) -> None:
+def validate_window(
+    weekdays: Sequence[int],
+    start: dt.time,
+    end: dt.time,
+    timezone: str,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+) -> None:
+    """A weekly window (weekdays, times), or a dated one (from a date and time to a date and time)."""
     problems = []
-    if not weekdays:
-        problems.append(ValidationError("Choose at least one weekday.", code="weekdays"))
-    elif any(not isinstance(day, int) or not 0 <= day <= 6 for day in weekdays):
-        problems.append(ValidationError("Weekdays are 0 (Monday) to 6 (Sunday).", code="weekdays"))
-    if start is not None and end is not None and start >= end:
-        problems.append(ValidationError("The window must end after it starts.", code="window_order"))
+    if start_date is not None or end_date is not None:
+        if start_date is None or end_date is None:
+            problems.append(ValidationError("A dated window needs a start date and an end date.", code="dates"))
+        elif weekdays:
+            problems.append(ValidationError("A dated window runs straight through: it has no weekdays.", code="weekdays"))
+        elif start is not None and end is not None:
+            first, last = window_span(start_date, start, end_date, end)
+            if first >= last:
+                problems.append(ValidationError("The window must end after it starts.", code="window_order"))
+    else:
+        if not weekdays:
+            problems.append(ValidationError("Choose at least one weekday.", code="weekdays"))
+        elif any(not isinstance(day, int) or not 0 <= day <= 6 for day in weekdays):
+            problems.append(ValidationError("Weekdays are 0 (Monday) to 6 (Sunday).", code="weekdays"))
+        if start is not None and end is not None and start >= end:
+            problems.append(ValidationError("The window must end after it starts.", code="window_order"))
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         problems.append(ValidationError(f"“{timezone}” is not a time zone (e.g. Europe/London).", code="timezone"))
     if problems:
         raise ValidationError(problems)
+
+
+def window_span(start_date: dt.date, start: dt.time, end_date: dt.date, end: dt.time) -> tuple[dt.datetime, dt.datetime]:
+    """A dated window's [start, end) as naive local date-times."""
+    return dt.datetime.combine(start_date, start), dt.datetime.combine(end_date, end)
+
+
+def local_now(timezone: str) -> dt.datetime:
+    """Now, as a naive date-time in ``timezone`` (the clock dated windows are read by)."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).replace(tzinfo=None)

@@ -95,18 +95,24 @@ def forwards_summary(owner) -> list[str]:
 
 
 def owners_with_forwards(request, customer) -> list[dict]:
-    """Each of the customer's SIP accounts and numbers that has forwards, with them in plain words."""
+    """Each of the customer's SIP accounts and numbers that has forwards: the forwards in
+    plain words and each one's live sync state. One query for all of them."""
+    from django.db.models import Q
+
+    from .sync import forward_specs
+
     forwards = (CallForward.objects.for_request(request)
-                .filter(**{"subscriber__customer": customer})
-                .values_list("subscriber_id", flat=True).distinct())
-    number_forwards = (CallForward.objects.for_request(request)
-                       .filter(number__customer=customer).values_list("number_id", flat=True).distinct())
-    owners = [
-        *Subscriber.objects.for_request(request).filter(pk__in=list(forwards)).select_related("carrier_account"),
-        *Number.objects.for_request(request).filter(pk__in=list(number_forwards)).select_related("carrier_account"),
-    ]
+                .filter(Q(subscriber__customer=customer) | Q(number__customer=customer))
+                .select_related("subscriber__carrier_account", "number__carrier_account")
+                .prefetch_related("destinations", "windows")
+                .order_by("subscriber_id", "number_id", "type"))
+    grouped: dict[tuple[str, int], tuple[object, list[CallForward]]] = {}
+    for forward in forwards:
+        owner = forward.owner
+        grouped.setdefault((forward.owner_kind, owner.pk), (owner, []))[1].append(forward)
     return [
-        {"owner": owner, "words": forwards_summary(owner), "sync": owner,
-         "url": reverse(f"{services.owner_kind(owner)}_detail_tab", args=[owner.pk, "forwards"])}
-        for owner in owners
+        {"owner": owner, "label": owner_words(owner), "words": describe(forward_specs(rows), owner_words(owner)),
+         "forwards": rows,
+         "url": reverse(f"{kind}_detail_tab", args=[pk, "forwards"])}
+        for (kind, pk), (owner, rows) in grouped.items()
     ]

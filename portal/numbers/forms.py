@@ -81,13 +81,33 @@ class NumberSearchForm(forms.Form):
                                help_text="e.g. 1234 for a memorable number.",
                                widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     count = forms.TypedChoiceField(choices=[(10, "10"), (20, "20"), (50, "50")], coerce=int, initial=20, label="How many")
+    block = forms.TypedChoiceField(coerce=int, required=False, empty_value=0, label="Numbers in a row",
+                                   help_text="A block of consecutive numbers (e.g. for a PBX's DDI range), "
+                                             "where the carrier offers them.")
 
     def __init__(self, *args, request=None, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        accounts = CarrierAccount.objects.for_request(request).filter(enabled=True)
-        self.fields["carrier_account"].queryset = accounts
+        scoped = CarrierAccount.objects.for_request(request).filter(enabled=True)
+        self.fields["carrier_account"].queryset = scoped
         self.fields["carrier_account"].label_from_instance = lambda a: f"{a.name} ({a.get_kind_display()})"
+        accounts = list(scoped)
+        sizes = sorted({size for account in accounts for size in account.capabilities.number_blocks})
+        if sizes:
+            offered_by = ", ".join(sorted({a.get_kind_display() for a in accounts if a.capabilities.number_blocks}))
+            self.fields["block"].choices = [("", "No: single numbers")] + [(n, f"A block of {n}") for n in sizes]
+            self.fields["block"].help_text += f" Offered by {offered_by}."
+        else:
+            del self.fields["block"]  # none of the reseller's carriers offers blocks
+
+    def clean(self):
+        cleaned = super().clean()
+        account, block = cleaned.get("carrier_account"), cleaned.get("block")
+        if account is not None and block and block not in account.capabilities.number_blocks:
+            label = account.get_kind_display()
+            self.add_error("block", f"{label} offers no consecutive blocks through its API: search for single numbers."
+                           if not account.capabilities.number_blocks else f"{label} offers no block of {block}.")
+        return cleaned
 
     def clean_area_code(self):
         """An area code typed nationally becomes an E.164 prefix (0161 → +44161)."""
@@ -115,16 +135,18 @@ def found_label(available) -> str:
 
 
 class NumberAllocateForm(forms.Form):
-    """Numbers to take onto a carrier account: picked from a search, or typed (already held)."""
+    """Numbers to take onto a carrier account: picked from a search, a consecutive block
+    (taken whole), or typed (already held)."""
 
     carrier_account = forms.ModelChoiceField(queryset=CarrierAccount.objects.none(), empty_label=None)
+    block = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput)
     picked = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple, label="Numbers found")
     typed = LinesField(required=False, label="Or type numbers",
                        help_text="One per line, as you would dial them (020 7946 0001) or international (+44 20…).")
     customer = PickerField("customer", Customer.objects.none(), required=False,
                            help_text="Give them straight to this customer, or leave empty to keep them in stock.")
 
-    def __init__(self, *args, request=None, found=(), **kwargs):
+    def __init__(self, *args, request=None, found=(), block=(), **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["carrier_account"].queryset = CarrierAccount.objects.for_request(request).filter(enabled=True)
@@ -135,11 +157,25 @@ class NumberAllocateForm(forms.Form):
         self.fields["picked"].choices = [(n, labels.get(n, national_format(n))) for n in dict.fromkeys([*labels, *picked])]
         if not self.fields["picked"].choices:
             self.fields["picked"].widget = forms.MultipleHiddenInput()
+        in_block = self.data.getlist("block") if self.is_bound else [n.e164 for n in block]
+        self.fields["block"].choices = [(n, n) for n in in_block]
+        self.initial.setdefault("block", [n.e164 for n in block])
+
+    @property
+    def block_numbers(self) -> list[str]:
+        """The consecutive block on offer (E.164, in order), taken whole."""
+        return [value for value, _ in self.fields["block"].choices]
 
     def clean(self):
         cleaned = super().clean()
+        block = cleaned.get("block") or []
+        digits = [int(n[1:]) if n.startswith("+") and n[1:].isdigit() else None for n in block]
+        if None in digits or any(b != a + 1 for a, b in zip(digits, digits[1:])):
+            # The block travels in hidden fields: its error is the form's, shown above it.
+            raise forms.ValidationError("A block is numbers in a row: search for it again.")
         region = region_of(cleaned.get("customer"))
-        numbers, problems = list(cleaned.get("picked") or []), []
+        cleaned["found"] = list(dict.fromkeys([*(cleaned.get("block") or []), *(cleaned.get("picked") or [])]))
+        numbers, problems = list(cleaned["found"]), []
         for line in cleaned.get("typed") or []:
             try:
                 numbers.append(parse_number(line, region))
@@ -149,7 +185,7 @@ class NumberAllocateForm(forms.Form):
             self.add_error("typed", problems)
         elif not numbers:
             raise forms.ValidationError("Pick at least one number from the search, or type one.")
-        cleaned["numbers"] = list(dict.fromkeys(numbers))
+        cleaned["typed_numbers"] = [n for n in dict.fromkeys(numbers) if n not in cleaned["found"]]
         return cleaned
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.core.exceptions import ValidationError
 
 from portal.sync.models import JobOperation, SyncState
@@ -110,27 +112,72 @@ def release_number(number: Number, *, actor=None, sync: bool = True) -> Number:
     return number
 
 
-def search_available_numbers(carrier_account, *, prefix: str = "", contains: str = "", limit: int = 20):
+def search_available_numbers(carrier_account, *, prefix: str = "", contains: str = "", limit: int = 20,
+                             block: int = 0):
     """The numbers ``carrier_account`` offers now (``AvailableNumber``s), through its adapter.
 
     ``prefix`` is an E.164 prefix (``+44161``), ``contains`` digits anywhere in the number.
-    The carrier's refusal or failure is a ValidationError in its own words; a search
-    takes one request of the account's budget, like any other call.
+    ``block`` N: one run of N consecutive numbers, where the carrier offers blocks of N
+    (``Capabilities.number_blocks``). The carrier's refusal or failure is a ValidationError
+    in its own words; a search takes one request of the account's budget, like any other call.
     """
+    caps = carrier_account.capabilities
+    label = carrier_account.get_kind_display()
+    if not caps.number_inventory:
+        raise ValidationError({"carrier_account": f"{label} sells no numbers through its API."})
+    if block and block not in caps.number_blocks:
+        sizes = ", ".join(str(size) for size in caps.number_blocks)
+        raise ValidationError({"block": f"{label} offers blocks of {sizes} numbers." if sizes else
+                               f"{label} offers no consecutive blocks through its API: search for single numbers."})
+    pattern = prefix or contains
+    return _ask_carrier(carrier_account, lambda adapter: adapter.search_numbers(pattern, limit, block=block))
+
+
+def _ask_carrier(carrier_account, question):
+    """A read from the carrier for a page (never a write: those go through the outbox)."""
     from portal.carriers.base import CarrierError
     from portal.sync.engine import build_adapter
 
-    caps = carrier_account.capabilities
-    if not caps.number_inventory:
-        raise ValidationError(
-            {"carrier_account": f"{carrier_account.get_kind_display()} sells no numbers through its API."}
-        )
-    pattern = prefix or contains
     try:
         with build_adapter(carrier_account, max_wait=5.0) as adapter:
-            return adapter.search_numbers(pattern, limit)
+            return question(adapter)
     except CarrierError as exc:
         raise ValidationError(f"{carrier_account.get_kind_display()} said: {exc.message}") from None
+
+
+@dataclass
+class Taken:
+    """What became of each number asked for, in the order asked."""
+
+    added: list[Number] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # offered by the search, taken by someone else since
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (number, why the portal refused it)
+
+
+def take_numbers(*, carrier_account, found=(), typed=(), customer=None, actor=None) -> Taken:
+    """Take numbers onto a carrier account in one go (to ``customer``, or into stock).
+
+    ``found`` came from a search of the carrier's available numbers (a consecutive block
+    among them): the carrier is asked again which are still offered, since someone else
+    may have taken some meanwhile; those are left out and listed, the rest are taken.
+    ``typed`` are numbers the reseller already holds there, taken as they are. Each number
+    is added through ``add_number`` (its own allocation job); one the portal refuses (already
+    in stock) is listed with the reason and does not stop the others. One transaction.
+    """
+    found = list(dict.fromkeys(found))
+    typed = [e164 for e164 in dict.fromkeys(typed) if e164 not in found]
+    offered = set(found)
+    if found and carrier_account.capabilities.number_inventory:
+        offered = _ask_carrier(carrier_account, lambda adapter: adapter.still_available(found))
+    taken = Taken(gone=[e164 for e164 in found if e164 not in offered])
+    with change_by(actor):
+        for e164 in [e164 for e164 in found if e164 in offered] + typed:
+            try:
+                taken.added.append(add_number(reseller=carrier_account.reseller, carrier_account=carrier_account,
+                                              e164=e164, customer=customer, actor=actor))
+            except ValidationError as exc:  # its savepoint is rolled back; the others stay
+                taken.refused.append((e164, " ".join(exc.messages)))
+    return taken
 
 
 @service

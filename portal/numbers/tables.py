@@ -18,6 +18,8 @@ class NumberTable(PortalTable):
     carrier_account = tables.Column(accessor="carrier_account__name", verbose_name="Carrier account")
     sync = SyncColumn()
 
+    row_template = "numbers/_rows.html"
+
     class Meta(PortalTable.Meta):
         model = Number
         fields = ("select", "e164", "customer", "routed_to", "status", "carrier_account", "sync")
@@ -27,14 +29,19 @@ class NumberTable(PortalTable):
         return format_html('<a href="{}">{}</a>', reverse("customer_detail", args=[record.customer_id]), value)
 
     def render_routed_to(self, record):
-        return format_html("{}", self.value_routed_to(record))
+        return format_html("{}", rings(record))
 
     def value_routed_to(self, record):
-        if record.subscriber_id:
-            return f"SIP account {record.subscriber.username}"
-        if record.trunk_id:
-            return f"Trunk {record.trunk.name}"
-        if record.destination:
-            target = record.destination
-            return target if target.startswith("sip") else national_format(target)
-        return "—"
+        return rings(record)
+
+
+def rings(number) -> str:
+    """Where the number's calls go, in a few words (the list's "Rings" column)."""
+    if number.subscriber_id:
+        return f"SIP account {number.subscriber.username}"
+    if number.trunk_id:
+        return f"Trunk {number.trunk.name}"
+    if number.destination:
+        target = number.destination
+        return target if target.startswith("sip") else national_format(target)
+    return "—"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -82,7 +81,9 @@ class NumberListView(NumberViewMixin, ObjectListView):
 
     def get_queryset(self):
         # Released numbers stay for the history but are not inventory; filter on status to see them.
-        queryset = super().get_queryset()
+        # A list shows no secret: they are not read (nor decrypted, 25 times a page).
+        queryset = super().get_queryset().defer("carrier_account__credentials", "subscriber__sip_password",
+                                                "trunk__password")
         if not self.request.GET.get("status"):
             queryset = queryset.exclude(status=NumberStatus.RELEASED)
         return queryset
@@ -165,55 +166,73 @@ class NumberDetailView(NumberViewMixin, ObjectDetailView):
 
 
 class NumberGetView(ScopedView):
-    """Search a carrier's available numbers and take the chosen ones into stock (or to a customer)."""
+    """Search a carrier's available numbers (single ones, or a consecutive block) and take the
+    chosen ones into stock (or to a customer) in one go, with a result for each number."""
 
     model = Number
     right = rights.PROVISION
     template_name = "numbers/get.html"
+    RESULT_KEY = "numbers-get-result"
 
     def get(self, request, *args, **kwargs):
         search = NumberSearchForm(request.GET if "carrier_account" in request.GET else None, request=request)
-        found, search_error = [], ""
+        found, search_error, block = [], "", 0
         if search.is_bound and search.is_valid():
+            block = search.cleaned_data.get("block") or 0
             try:
                 found = services.search_available_numbers(
                     search.cleaned_data["carrier_account"], prefix=search.cleaned_data["area_code"],
-                    contains=search.cleaned_data["contains"], limit=search.cleaned_data["count"])
+                    contains=search.cleaned_data["contains"], limit=search.cleaned_data["count"], block=block)
             except ValidationError as exc:
                 search_error = " ".join(exc.messages)
         initial = {"customer": request.GET.get("customer") or None,
                    "carrier_account": search.cleaned_data.get("carrier_account") if search.is_bound and search.is_valid() else None}
-        allocate = NumberAllocateForm(request=request, found=found, initial=initial)
-        return self.page(search, allocate, found, search_error)
+        allocate = NumberAllocateForm(request=request, initial=initial,
+                                      **({"block": found} if block else {"found": found}))
+        return self.page(search, allocate, found, search_error, block=block, result=self.result())
 
     def post(self, request, *args, **kwargs):
         search = NumberSearchForm(None, request=request)
         allocate = NumberAllocateForm(request.POST, request=request)
         if allocate.is_valid():
             account, customer = allocate.cleaned_data["carrier_account"], allocate.cleaned_data["customer"]
-            reseller = account.reseller
-            if customer is not None and customer.reseller_id != reseller.pk:
+            if customer is not None and customer.reseller_id != account.reseller_id:
                 raise PermissionDenied("That customer and carrier account belong to different resellers.")
             try:
-                with transaction.atomic():
-                    added = [
-                        services.add_number(reseller=reseller, carrier_account=account, e164=e164, customer=customer,
-                                            actor=request.user)
-                        for e164 in allocate.cleaned_data["numbers"]
-                    ]
+                taken = services.take_numbers(carrier_account=account, found=allocate.cleaned_data["found"],
+                                              typed=allocate.cleaned_data["typed_numbers"], customer=customer,
+                                              actor=request.user)
             except ValidationError as exc:
                 add_refusal(allocate, exc)
             else:
-                where = f"given to {customer}" if customer else "added to your stock"
-                messages.success(request, f"{len(added)} number{'s' if len(added) != 1 else ''} {where}; "
-                                 f"{account.get_kind_display()} is being asked for {'them' if len(added) != 1 else 'it'}.")
-                if len(added) == 1:
-                    return redirect("number_detail", pk=added[0].pk)
-                return redirect(reverse("number_list") + (f"?customer={customer.pk}" if customer else "?status=available"))
+                return self.done(taken, account, customer)
         return self.page(search, allocate, [], "")
 
-    def page(self, search, allocate, found, search_error):
+    def done(self, taken, account, customer):
+        """One number taken and nothing else to say: its page. Otherwise this page, with the
+        result of each number (kept in the session, so a reload does not take them again)."""
+        if taken.added:
+            where = f"given to {customer}" if customer else "added to your stock"
+            count = len(taken.added)
+            messages.success(self.request, f"{count} number{'s' if count != 1 else ''} {where}; "
+                             f"{account.get_kind_display()} is being asked for {'them' if count != 1 else 'it'}.")
+        if len(taken.added) == 1 and not (taken.gone or taken.refused):
+            return redirect("number_detail", pk=taken.added[0].pk)
+        self.request.session[self.RESULT_KEY] = {
+            "added": [number.pk for number in taken.added], "gone": taken.gone, "refused": taken.refused,
+            "carrier": account.get_kind_display()}
+        return redirect(reverse("number_get") + "?result=1")
+
+    def result(self) -> dict | None:
+        """The last take's result, when the page is asked for it."""
+        kept = self.request.session.get(self.RESULT_KEY) if self.request.GET.get("result") else None
+        if not kept:
+            return None
+        added = self.base_queryset().filter(pk__in=kept["added"]).order_by("e164")
+        return {"added": list(added), "gone": kept["gone"], "refused": kept["refused"], "carrier": kept["carrier"]}
+
+    def page(self, search, allocate, found, search_error, *, block=0, result=None):
         return render(self.request, self.template_name, {
             "search": search, "allocate": allocate, "found": found, "search_error": search_error,
-            "title": "Get numbers", "searched": search.is_bound,
+            "title": "Get numbers", "searched": search.is_bound, "block": block, "result": result,
         })

@@ -15,6 +15,7 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -211,6 +212,13 @@ class CarrierEmulator:
 
         Returns a short description of what was made. Only kinds in ``bulk_kinds``.
         """
+        raise NotImplementedError
+
+    # -- where a call would go ---------------------------------------------------------
+    def routing_at(self, account: Account, owner: str, at: datetime) -> dict[str, Any]:
+        """How the carrier would route a call to ``owner`` (its id or number, in the carrier's
+        terms) at the local moment ``at``, by its time rules; LookupError for no such owner.
+        Only for carriers whose routing depends on the time."""
         raise NotImplementedError
 
     # -- routes -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -146,6 +147,26 @@ async def account_state(request: Request) -> Response:
     return JSONResponse(emulator.public_state(account))
 
 
+@guarded
+async def account_routing(request: Request) -> Response:
+    """GET /_sandbox/accounts/{id}/routing/{owner}?at=YYYY-MM-DDTHH:MM: where a call to
+    ``owner`` would go at that local moment, by the carrier's time rules."""
+    account = _find_account(request)
+    if isinstance(account, Response):
+        return account
+    try:
+        at = datetime.fromisoformat(request.query_params.get("at", ""))
+    except ValueError:
+        return _error(400, "at must be a local date and time, e.g. 2026-12-24T18:00")
+    emulator = _sandbox(request).emulators[account.carrier]
+    try:
+        return JSONResponse(emulator.routing_at(account, request.path_params["owner"], at.replace(tzinfo=None)))
+    except NotImplementedError:
+        return _error(400, f"{account.carrier} routing does not depend on the time: nothing to evaluate")
+    except LookupError as exc:
+        return _error(404, str(exc.args[0]) if exc.args else "no such owner")
+
+
 MAX_BULK = 200_000
 
 
@@ -224,6 +245,7 @@ routes = [
     Route("/_sandbox/accounts/{account_id}", account_detail, methods=["GET", "PATCH", "DELETE"]),
     Route("/_sandbox/accounts/{account_id}/state", account_state, methods=["GET"]),
     Route("/_sandbox/accounts/{account_id}/bulk", bulk_create, methods=["POST"]),
+    Route("/_sandbox/accounts/{account_id}/routing/{owner}", account_routing, methods=["GET"]),
     Route("/_sandbox/faults", faults, methods=["GET", "PUT", "DELETE"]),
     Route("/_sandbox/requests", requests_log, methods=["GET"]),
     Route("/_sandbox/reset", reset, methods=["POST"]),

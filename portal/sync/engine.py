@@ -41,7 +41,7 @@ from portal.carriers.models import CarrierAccount
 from . import jobsql
 from .limiter import get_limiter, rate_for
 from .models import ErrorKind, JobOperation, JobState, SyncJob, SyncState
-from .objects import KINDS, SyncedKind
+from .objects import KINDS, Outcome, SyncedKind
 from .transport import LimitedTransport, budget_exhausted, recording
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ def _take(
     if picked is None:
         return None
     picked_id, kind_name, object_id, operation = picked
-    state_table = KINDS[kind_name].state_table() if operation == JobOperation.PUSH else None
+    state_table = KINDS[kind_name].state_table() if operation != JobOperation.DELETE else None
     if state_table is not None and not jobsql.lock_object(*state_table, object_id, wait=wait):
         return None
     job = jobsql.claim(
@@ -409,10 +409,13 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
                 return _finish(job, JobState.DONE, "the object was deleted before it was sent")
             if not kind.held(adapter):
                 return _done(job, kind, remote_id="", keep_slot=keep_slot)
-            parent = kind.parent(obj, adapter)
-            if parent is not None and not KINDS[parent[0]].remote_id_of(parent[1]):
-                return _wait_for_parent(job, kind, parent)
-            outcome = kind.push(obj, adapter)
+            if job.operation == JobOperation.RESET_SECRET:
+                outcome = _reset_secret(kind, obj, adapter)
+            else:
+                parent = kind.parent(obj, adapter)
+                if parent is not None and not KINDS[parent[0]].remote_id_of(parent[1]):
+                    return _wait_for_parent(job, kind, parent)
+                outcome = kind.push(obj, adapter)
         return _done(job, kind, remote_id=outcome.remote_id, secret=outcome.secret, keep_slot=keep_slot)
     except RateLimitedError as exc:
         return _retry(job, kind, exc, delay=exc.retry_after, error_kind=ErrorKind.RATE_LIMITED, count_attempt=False)
@@ -428,6 +431,16 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
     finally:
         if transport is not None:
             transport.prepaid = False  # a job that sent nothing leaves its unit unused
+
+
+def _reset_secret(kind: SyncedKind, obj, adapter: CarrierAdapter) -> Outcome:
+    """A new secret for an object the carrier holds, landed like a create's: kept (and the
+    commit not relaxed) in ``_done``. An object the carrier does not hold yet has nothing
+    to reset: its create brings its first secret."""
+    remote_id = kind.remote_id_of(obj)
+    if not remote_id:
+        raise PermanentError(f"{obj} is not at the carrier yet: its create brings its password")
+    return Outcome(remote_id, secret=kind.reset_secret(obj, adapter))
 
 
 def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: bool) -> Result:
@@ -475,7 +488,7 @@ def _done(
     with transaction.atomic():
         if relax and not keep_slot:
             jobsql.relax_commit()  # else the next claim's lock does it
-        if job.operation == JobOperation.PUSH:
+        if job.operation != JobOperation.DELETE:  # a push, or a reset: the object is synced
             if secret:
                 kind.record_landing(job.object_id, remote_id, secret)
             table, column = kind.state_table()

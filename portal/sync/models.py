@@ -86,6 +86,9 @@ class JobState(models.TextChoices):
 class JobOperation(models.TextChoices):
     PUSH = "push", "Create or update"
     DELETE = "delete", "Delete"
+    # Ask the carrier for a new secret of an object it holds (a trunk's password, which the
+    # carriers generate): the kind's ``reset_secret``; the secret is kept as a create's is.
+    RESET_SECRET = "reset", "Reset the password"
 
 
 class ErrorKind(models.TextChoices):
@@ -98,6 +101,17 @@ class ErrorKind(models.TextChoices):
 class SyncJobQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(state__in=(JobState.QUEUED, JobState.RUNNING))
+
+    def replaced_by(self, operation: str):
+        """The jobs a new job of ``operation`` makes redundant (while still queued).
+
+        A push or a delete carries the object's whole latest state, so it replaces the
+        object's older pushes and deletes; a password reset is a request of its own that
+        neither replaces nor is replaced by them, only by a newer reset.
+        """
+        if operation == JobOperation.RESET_SECRET:
+            return self.filter(operation=JobOperation.RESET_SECRET)
+        return self.exclude(operation=JobOperation.RESET_SECRET)
 
     def refused_deletes(self):
         """Deletes the carrier refused: their object is gone from the portal, so these jobs

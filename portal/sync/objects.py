@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from django.db import models
 
-from portal.carriers.base import CarrierAdapter, DuplicateError, NotFoundError, TransientError
+from portal.carriers.base import CarrierAdapter, DuplicateError, NotFoundError, TransientError, UnsupportedError
 
 
 @dataclass
@@ -133,6 +133,11 @@ class SyncedKind:
 
     def delete(self, remote_id: str, adapter: CarrierAdapter) -> None:
         raise NotImplementedError
+
+    def reset_secret(self, obj: Any, adapter: CarrierAdapter) -> str:
+        """Have the carrier make a new secret for ``obj`` (held there); the secret
+        (a ``RESET_SECRET`` job). Only kinds whose secrets the carrier makes have one."""
+        raise UnsupportedError(f"the portal cannot reset the secret of a {self.name}")
 
     def customer_id_of(self, obj: Any) -> int | None:
         return getattr(obj, "customer_id", None)

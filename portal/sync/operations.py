@@ -40,11 +40,11 @@ def retry_job(job: SyncJob, actor=None) -> SyncJob:
     now = timezone.now()
     with transaction.atomic():
         # The object's rows before its jobs: the lock order of every writer (docs/sync.md).
-        if job.operation == JobOperation.PUSH:
+        if job.operation != JobOperation.DELETE:
             KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error="")
-        SyncJob.objects.filter(object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED).update(
-            state=JobState.SUPERSEDED, finished_at=now
-        )
+        SyncJob.objects.filter(
+            object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED
+        ).replaced_by(job.operation).update(state=JobState.SUPERSEDED, finished_at=now)
         requeued = SyncJob.objects.filter(pk=job.pk, state=JobState.FAILED).update(
             state=JobState.QUEUED,
             attempts=0,

@@ -43,9 +43,9 @@ def record_change(obj, *, kind: str | None = None, operation: str = JobOperation
         # have been loaded before its create landed (issue #10, D5).
         current = synced.model.objects.filter(pk=obj.pk).first()
         payload = synced.delete_payload(current or obj)
-    SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).update(
-        state=JobState.SUPERSEDED, finished_at=timezone.now()
-    )
+    SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).replaced_by(
+        operation
+    ).update(state=JobState.SUPERSEDED, finished_at=timezone.now())
     job = SyncJob.objects.create(
         reseller_id=account.reseller_id,
         carrier_account=account,

@@ -16,13 +16,16 @@ from portal.tenancy.permissions import staff_required
 
 from .filters import SyncJobFilter
 from .models import SyncJob
-from .objects import KIND_OF_MODEL
+from .objects import KIND_OF_MODEL, PUSHED_AS
 from .operations import retry_job
 
 JOBS_PER_PAGE = 25
 
-# The objects whose sync status a page may poll, by the name used in its URL.
-STATUS_MODELS = {kind: model for model, kind in KIND_OF_MODEL.items()}
+
+def status_model(name: str):
+    """The model whose objects' sync status a page may poll, by its name in the URL: every
+    synced kind's model, and the models pushed as part of another object (call forwards)."""
+    return next((model for model in (*KIND_OF_MODEL, *PUSHED_AS) if model._meta.model_name == name), None)
 
 
 def _job_table(request, notice: dict | None = None) -> dict:
@@ -67,7 +70,7 @@ def job_retry(request, pk: int):
 @login_required
 def object_status(request, kind: str, pk: int):
     """An object's sync badge and error, for pages that poll it until it is final."""
-    model = STATUS_MODELS.get(kind)
+    model = status_model(kind)
     if model is None:
         raise Http404("No such kind of object.")
     obj = get_object_or_404(model.objects.for_request(request), pk=pk)

@@ -48,8 +48,10 @@ class Trunk(Provisioned):
     objects = ScopedQuerySet.as_manager()
     reseller_path = "customer__reseller"
     customer_path = "customer"
-    # The carriers generate a trunk's password (shown once): the engine stores it.
-    ENGINE_FIELDS = Provisioned.ENGINE_FIELDS + ("password",)
+    # The carriers generate a trunk's password (shown once): the engine stores it, and clears
+    # when it was shown; ``take_password`` marks it shown. A person's save of a page loaded
+    # before a reset landed must write back neither.
+    ENGINE_FIELDS = Provisioned.ENGINE_FIELDS + ("password", "password_shown_at")
 
     class Meta:
         ordering = ["customer", "name"]

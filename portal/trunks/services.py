@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from portal.sync.models import JobOperation, SyncJob
+from portal.sync.outbox import record_change
 from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync, service
 
-from .models import Trunk
+from .models import Trunk, TrunkType
 
 # Trunk model field → the TrunkSpec field a carrier must hold for it to be set.
 HELD_AS = {
@@ -92,6 +94,46 @@ def delete_trunk(trunk: Trunk, *, actor=None, sync: bool = True) -> None:
         delete_and_sync(trunk, actor=actor, sync=sync)
 
 
+def reset_refusal(trunk: Trunk) -> str | None:
+    """Why the trunk's password cannot be reset now (None: it can)."""
+    if trunk.type != TrunkType.AUTH:
+        return "An IP-authenticated trunk has no password: the carrier knows the PBX by its address."
+    caps = capabilities_of(trunk)
+    if caps is None:
+        return "This trunk is on no carrier account, so no carrier can make it a password."
+    label = trunk.carrier_account.get_kind_display()
+    if not caps.trunks:
+        return f"{label} holds no SIP trunks."
+    if not trunk.remote_id:
+        return f"{label} does not hold this trunk yet: it makes the password when the trunk is first created."
+    return None
+
+
+@service
+def reset_trunk_password(trunk: Trunk, *, actor=None):
+    """Ask the carrier for a new password (carriers generate trunk passwords).
+
+    Nothing is sent from here: the request waits in the outbox like every write to a
+    carrier, and the engine keeps the new password as it keeps a create's, unseen, to be
+    shown once (``take_password``). The old password stops working when the carrier
+    makes the new one. A second reset asked before the first one ran replaces it.
+    """
+    refusal = reset_refusal(trunk)
+    if refusal:
+        raise ValidationError(refusal)
+    with change_by(actor):
+        return record_change(trunk, operation=JobOperation.RESET_SECRET, actor=actor)
+
+
+def latest_reset(trunk: Trunk):
+    """The trunk's latest password reset (a SyncJob), or None if it never had one."""
+    return (
+        SyncJob.objects.filter(object_kind="trunk", object_id=trunk.pk, operation=JobOperation.RESET_SECRET)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def take_password(trunk: Trunk, *, actor=None) -> str:
     """The trunk's password, the one time it is shown; refused ever after.
 
@@ -104,5 +146,5 @@ def take_password(trunk: Trunk, *, actor=None) -> str:
         raise ValidationError("The carrier has not given this trunk a password (yet).")
     taken = Trunk.objects.filter(pk=trunk.pk, password_shown_at__isnull=True).update(password_shown_at=timezone.now())
     if not taken:
-        raise ValidationError("The password was already shown once. Ask the carrier for a new one to see it again.")
+        raise ValidationError("The password was already shown once. Reset it to have the carrier make a new one.")
     return trunk.password

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.carriers.base import PermanentError, TrunkSpec
+from portal.carriers.base import CarrierError, PermanentError, TrunkSpec
 from portal.customers.sync import customer_parent
 from portal.sync import objects, reconcilers
 from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, upsert
@@ -66,10 +66,18 @@ class TrunkKind(SyncedKind):
     def delete(self, remote_id, adapter):
         delete_ignoring_absence(adapter.delete_trunk, remote_id)
 
+    def reset_secret(self, obj, adapter):
+        try:
+            return adapter.reset_trunk_password(obj.remote_id)
+        except CarrierError as exc:
+            exc.message = f"password reset refused: {exc.message}"  # the trunk itself is unchanged
+            raise
+
     def record_landing(self, object_id, remote_id, secret):
         # The carrier's generated password is stored with the id that goes with it: a
-        # trunk live at the carrier with credentials nobody knows is of no use.
-        changes = {"remote_id": remote_id} | ({"password": secret} if secret else {})
+        # trunk live at the carrier with credentials nobody knows is of no use. A new
+        # password (a create's, a reset's) is one nobody has seen: it may be shown once.
+        changes = {"remote_id": remote_id} | ({"password": secret, "password_shown_at": None} if secret else {})
         self.model.objects.filter(pk=object_id).update(**changes)
 
 

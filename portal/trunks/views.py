@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.shortcuts import render
 
 from portal.customers.views import CustomerServiceEditView, carrier_words
 from portal.sync.operations import sync_now
 from portal.ui import pickers
-from portal.ui.views import Action, BulkActionView, ObjectActionView, ObjectDetailView, ObjectListView, Tab
+from portal.sync.models import JobState, SyncState
+from portal.ui.views import (
+    Action,
+    BulkActionView,
+    ObjectActionView,
+    ObjectDetailView,
+    ObjectListView,
+    ScopedView,
+    Tab,
+)
 
 from . import services
 from .filtersets import TrunkFilterSet
@@ -29,7 +39,24 @@ def _at_carrier(trunk, held: str, not_held: str) -> str:
     return not_held
 
 
+def _reset_consequence(trunk) -> str:
+    carrier = carrier_words(trunk) or "The carrier"
+    return (f"{carrier} makes a new password for this trunk, and the old one stops working as soon as it does: "
+            "the PBX cannot register or make calls through the trunk until it is given the new one. "
+            "The new password is shown on this page once, when the carrier has made it.")
+
+
+def _reset_refusal(trunk) -> str | None:
+    latest = services.latest_reset(trunk) if trunk.remote_id else None
+    if latest is not None and latest.state in (JobState.QUEUED, JobState.RUNNING):
+        return "A new password is on its way from the carrier: it shows here when it is ready."
+    return services.reset_refusal(trunk)
+
+
 ACTIONS = [
+    Action("reset-password", "Reset the password", lambda t, actor: services.reset_trunk_password(t, actor=actor),
+           _reset_consequence, done="{obj}: the carrier is making a new password; it shows here once it is ready.",
+           danger=True, bulk=False, applies=lambda t: t.type == TrunkType.AUTH, refusal=_reset_refusal),
     Action("show-password", "Show the password once", lambda t, actor: services.take_password(t, actor=actor),
            lambda t: "The password the carrier made for this trunk is shown once, now; after that it can never be "
                      "shown again.",
@@ -104,9 +131,25 @@ class TrunkDetailView(TrunkViewMixin, ObjectDetailView):
         from portal.ui.history import history_of, jobs_of
 
         tab = self.kwargs.get("tab") or "overview"
-        context = {"numbers": trunk.numbers.all()}
+        context = {"numbers": trunk.numbers.all(), **password_context(trunk)}
         if tab == "sync":
             context["jobs"] = jobs_of(self.request, trunk)
         if tab == "history":
             context["entries"] = history_of(trunk)
         return context
+
+
+def password_context(trunk) -> dict:
+    """What the trunk's password panel shows: the latest reset and whether to keep polling."""
+    reset = services.latest_reset(trunk) if trunk.type == TrunkType.AUTH else None
+    resetting = reset is not None and reset.state in (JobState.QUEUED, JobState.RUNNING)
+    first_coming = not trunk.password and trunk.sync_state in (SyncState.PENDING, SyncState.SYNCING)
+    return {"password_reset": reset, "resetting": resetting, "password_polls": resetting or first_coming}
+
+
+class TrunkPasswordView(TrunkViewMixin, ScopedView):
+    """The trunk's password panel alone, polled while a reset (or the first password) is on its way."""
+
+    def get(self, request, *args, **kwargs):
+        trunk = self.get_object()
+        return render(request, "trunks/_password.html", {"object": trunk, **password_context(trunk)})

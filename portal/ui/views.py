@@ -20,6 +20,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, Window
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -164,14 +166,19 @@ class ObjectListView(ScopedView):
         filterset = self.filterset_class(request.GET or None, queryset=queryset, request=request)
         for name in fixed or ():
             filterset.form.fields.pop(name, None)
-        table = self.table_class(filterset.qs, request=request)
+        rows, paginator = filterset.qs, Paginator
+        if request.GET.get("q"):
+            rows, paginator = rows.annotate(matching_rows=Window(Count("pk"))), CountedWithThePage
+        # Configured once, below: given the request here, django-tables2 would paginate it
+        # already (and count every matching row) with its defaults.
+        table = self.table_class(rows)
         if not self.bulk_actions():
             table.exclude = tuple(table.exclude or ()) + ("select",)
         try:
             per_page = min(int(request.GET.get("per_page", PER_PAGE)), MAX_PER_PAGE)
         except ValueError:
             per_page = PER_PAGE
-        RequestConfig(request, paginate={"per_page": max(per_page, 1)}).configure(table)
+        RequestConfig(request, paginate={"per_page": max(per_page, 1), "paginator_class": paginator}).configure(table)
         list_url = url or reverse(self.list_url_name)
         return {
             "filter": filterset,
@@ -206,6 +213,27 @@ class ObjectListView(ScopedView):
         if htmx_partial(request):
             return render(request, f"{self.template_name}#results", context)
         return render(request, self.template_name, context)
+
+
+class CountedWithThePage(Paginator):
+    """For a search: the number of matching rows comes with the page's rows, in the same
+    query (``matching_rows``, ``COUNT(*) OVER ()``), instead of a second pass over every
+    match (``COUNT(*)``) that is most of a search's cost on a large table. The query count
+    stays the same however many rows match. A page past the end is counted as usual."""
+
+    def page(self, number):
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom:bottom + self.per_page])
+        if not rows and number > 1:
+            return super().page(number)  # past the end: EmptyPage, and the last page instead
+        self.__dict__["count"] = rows[0].record.matching_rows if rows else 0  # Paginator.count is cached
+        return self._get_page(rows, number, self)
 
 
 def _with(query, **changes) -> str:

@@ -122,6 +122,22 @@ def test_forwards_are_written_as_the_owners_set_and_a_refused_window_saves_nothi
     ]
 
 
+def test_a_holiday_window_is_written_through_the_admin_with_its_dates(client, admin_user):
+    import datetime as dt
+
+    subscriber = SubscriberFactory(carrier_account__kind=CarrierKind.SIPWISE)
+    start, end = dt.date.today() + dt.timedelta(days=3), dt.date.today() + dt.timedelta(days=9)
+    forward = {"subscriber": subscriber.pk, "type": "busy", "enabled": "on"}
+    destination = inline_rows("destinations", [{"position": "0", "target": "+44 20 7946 0123", "timeout": "20"}])
+    holiday = {"weekdays": "[]", "start_date": start.isoformat(), "start": "18:00", "end_date": end.isoformat(),
+               "end": "08:00", "timezone": "Europe/London"}
+    saved = client.post(reverse("admin:forwards_callforward_add"),
+                        {**forward, **destination, **inline_rows("windows", [holiday])})
+    assert saved.status_code == 302, saved.context["adminform"].form.errors if saved.context else saved
+    window = CallForward.objects.get(subscriber=subscriber).windows.get()
+    assert (window.weekdays, window.start_date, window.end_date) == ([], start, end)
+
+
 def test_a_new_subscribers_generated_password_is_shown_once(client, form_data, admin_user):
     customer = CustomerFactory()
     account = CarrierAccountFactory(reseller=customer.reseller)

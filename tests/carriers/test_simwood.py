@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -67,6 +68,17 @@ def adapter(open_adapter, simwood_account) -> SimwoodAdapter:
     return open_adapter(simwood_account)
 
 
+@pytest.fixture
+def carrier_request_count(sandbox_control, simwood_account) -> Callable[[], int]:
+    """How many requests the sandbox has logged for the account so far."""
+
+    def count() -> int:
+        response = sandbox_control.get("/_sandbox/requests", params={"account": simwood_account["id"]})
+        return len(response.json()["requests"])
+
+    return count
+
+
 def allocate(adapter: SimwoodAdapter, tier: str = "standard") -> str:
     offer = next(n for n in adapter.search_numbers(limit=100) if n.tier == tier)
     return adapter.allocate_number(offer.e164)
@@ -129,6 +141,37 @@ def test_search_pattern(adapter):
     gold = next(n for n in adapter.search_numbers(limit=100) if n.tier == "gold")
     assert [n.e164 for n in adapter.search_numbers(pattern=gold.e164)] == [gold.e164]
     assert gold.e164 in [n.e164 for n in adapter.search_numbers(pattern=gold.e164[-4:])]
+
+
+def test_a_consecutive_block_is_one_run_of_available_numbers(adapter):
+    """notes-simwood-surevoip.md §1.6: ``available/consecutive/[10..100 step 10]``, a report."""
+    block = adapter.search_numbers(block=10)
+    digits = [int(n.e164[1:]) for n in block]
+    assert len(block) == 10 and digits == list(range(digits[0], digits[0] + 10))
+    assert all(n.tier in ("gold", "standard") and n.price for n in block)
+    adapter.allocate_number(block[4].e164)  # a taken number breaks the run
+    after = [int(n.e164[1:]) for n in adapter.search_numbers(block=10)]
+    assert len(after) == 10 and int(block[4].e164[1:]) not in after
+    assert after == list(range(after[0], after[0] + 10))
+    assert adapter.search_numbers(block=100) == []  # 99 of the 100 left: no run of 100
+    area = block[0].e164[:6]  # +44203…
+    assert all(n.e164.startswith(area) for n in adapter.search_numbers(area, block=20))
+
+
+def test_a_block_size_is_one_the_carrier_documents(adapter):
+    with pytest.raises(UnsupportedError) as caught:
+        adapter.search_numbers(block=15)
+    assert caught.value.field == "block"
+    assert adapter.search_numbers("+1202", block=10) == []  # the report covers UK numbers only
+    assert SimwoodAdapter.capabilities.number_blocks == (10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
+
+
+def test_numbers_taken_since_a_search_are_no_longer_available(adapter, carrier_request_count):
+    block = [n.e164 for n in adapter.search_numbers(block=30)]
+    adapter.allocate_number(block[3])
+    before = carrier_request_count()
+    assert adapter.still_available(block + ["+441632960999"]) == set(block) - {block[3]}
+    assert carrier_request_count() - before <= 3  # one search per hundred the numbers fall in
 
 
 def test_allocate_is_retry_safe_and_release_removes(adapter):
@@ -336,15 +379,26 @@ def windows(draw) -> TimeWindow:
                       end=f"{end // 60:02d}:{end % 60:02d}")
 
 
+@st.composite
+def dated_windows(draw) -> TimeWindow:
+    """A holiday Simwood can hold: rules have no year, so it ends within a year from today."""
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    start = today + dt.timedelta(minutes=draw(st.integers(0, 200 * 24 * 60)))
+    end = start + dt.timedelta(minutes=draw(st.integers(1, 150 * 24 * 60)))
+    return TimeWindow([], f"{start:%H:%M}", f"{end:%H:%M}", start_date=start.date().isoformat(),
+                      end_date=end.date().isoformat())
+
+
 def forward_sets(registration_target: str) -> st.SearchStrategy[list[ForwardSpec]]:
     targets = st.one_of(pstn_targets(), sip_targets(), st.just(registration_target))
     destinations = st.builds(Destination, targets, st.integers(5, 120))
     caps = SimwoodAdapter.capabilities
 
     def forward(kind: str) -> st.SearchStrategy[ForwardSpec]:
+        weekly_then_dated = st.tuples(st.lists(windows(), max_size=2), st.lists(dated_windows(), max_size=1))
         return st.builds(ForwardSpec, st.just(kind), st.booleans(),
                          st.lists(destinations, max_size=caps.max_destinations),
-                         st.lists(windows(), max_size=2))
+                         weekly_then_dated.map(lambda pair: pair[0] + pair[1]))
 
     kinds = [k for k in FORWARD_TYPES if k in caps.forward_types]
     return st.sets(st.sampled_from(kinds)).flatmap(
@@ -369,6 +423,35 @@ def test_any_allowed_forwards_survive_the_round_trip(property_number, data):
     adapter.set_forwards("number", remote_id, forwards)
     assert adapter.fetch_forwards("number", remote_id) == forwards
     assert adapter.fetch_number(remote_id).destination == destination
+
+
+def test_a_holiday_is_held_as_month_and_day_rules_and_routes_calls_only_then(adapter, simwood_account, sandbox_control):
+    """notes-simwood-surevoip.md §1.7: rule periods of ``month``/``day``/``time`` (no year)."""
+    number = allocate(adapter)
+    start = dt.datetime.combine(dt.date.today() + dt.timedelta(days=10), dt.time(18, 0))
+    end = dt.datetime.combine(start.date() + dt.timedelta(days=9), dt.time(8, 0))
+    holiday = TimeWindow([], "18:00", "08:00", start_date=start.date().isoformat(), end_date=end.date().isoformat())
+    forward = ForwardSpec("unconditional", destinations=[Destination("+447700900123", 20)], windows=[holiday])
+    adapter.set_forwards("number", number, [forward])
+    assert adapter.fetch_forwards("number", number) == [forward]
+    rules = adapter._read_config(number)["rules"]["unconditional"]
+    assert rules[0]["time"] == [1800, 2359] and all("year" not in period for period in rules)
+
+    def routed(at: dt.datetime) -> str:
+        answer = sandbox_control.get(f"/_sandbox/accounts/{simwood_account['id']}/routing/{number}",
+                                     params={"at": at.isoformat(timespec="minutes")})
+        return answer.json()["routing"]
+
+    minute = dt.timedelta(minutes=1)
+    assert routed(start - minute) == "default" and routed(start) == "unconditional"
+    assert routed(start + dt.timedelta(hours=6) - minute) == "unconditional"  # 23:59 on the first day
+    assert routed(start + dt.timedelta(days=4)) == "unconditional"
+    assert routed(end - minute) == "unconditional" and routed(end) == "default"
+    too_long = TimeWindow([], "00:00", "00:00", start_date=start.date().isoformat(),
+                          end_date=(start.date() + dt.timedelta(days=400)).isoformat())
+    with pytest.raises(UnsupportedError, match="shorter than a year"):
+        adapter.set_forwards("number", number, [ForwardSpec("unconditional", destinations=forward.destinations,
+                                                            windows=[too_long])])
 
 
 def test_transport_errors_are_transient(simwood_account):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -448,6 +449,29 @@ def test_disabled_forward_is_removed_and_unsupported_ones_refused(adapter: Sipwi
         adapter.set_forwards("subscriber", remote_id, [ForwardSpec("busy", destinations=too_many)])
 
 
+def test_a_holiday_is_held_as_dated_times_and_applies_exactly_from_its_start_to_its_end(
+    adapter: SipwiseAdapter, customer_id: str, sipwise_account, sandbox_control
+) -> None:
+    """notes-sipwise.md 5.6: ``year``/``month``/``mday`` time fields; the sandbox says when each applies."""
+    remote_id = adapter.create_subscriber(subscriber_spec(customer_id))
+    holiday = TimeWindow([], "18:00", "08:00", start_date="2026-12-24", end_date="2027-01-02")
+    evenings = TimeWindow([0, 1, 2, 3, 4], "18:00", "24:00")
+    forward = ForwardSpec("unconditional", destinations=[Destination("+441132960100", 20)], windows=[evenings, holiday])
+    adapter.set_forwards("subscriber", remote_id, [forward])
+    assert adapter.fetch_forwards("subscriber", remote_id) == [forward]
+
+    def applies(at: str) -> bool:
+        answer = sandbox_control.get(f"/_sandbox/accounts/{sipwise_account['id']}/routing/{remote_id}", params={"at": at})
+        return answer.json()["forwards"]["cfu"]["applies"]
+
+    assert not applies("2026-12-24T17:59") and applies("2026-12-24T18:00") and applies("2026-12-26T12:00")
+    assert applies("2027-01-02T07:59") and not applies("2027-01-02T08:00")
+    assert applies("2027-01-04T18:30") and not applies("2027-01-04T17:30")  # the weekly evenings stay
+    with pytest.raises(PermanentError):
+        adapter.set_forwards("subscriber", remote_id, [ForwardSpec("unconditional", destinations=forward.destinations,
+                             windows=[TimeWindow([], "08:00", "08:00", start_date="2027-01-02", end_date="2027-01-02")])])
+
+
 def test_adjacent_windows_read_back_as_written() -> None:
     windows = [
         TimeWindow(weekdays=[0], start="08:30", end="09:00"),
@@ -473,6 +497,15 @@ def windows(draw) -> TimeWindow:
 
 
 @st.composite
+def dated_windows(draw) -> TimeWindow:
+    """A holiday: any stretch from minutes to years, in any year the platform takes."""
+    start = dt.datetime(2020, 1, 1) + dt.timedelta(minutes=draw(st.integers(0, 20 * 366 * 24 * 60)))
+    end = start + dt.timedelta(minutes=draw(st.integers(1, 800 * 24 * 60)))
+    return TimeWindow([], f"{start:%H:%M}", f"{end:%H:%M}", start_date=start.date().isoformat(),
+                      end_date=end.date().isoformat())
+
+
+@st.composite
 def forward_sets(draw) -> list[ForwardSpec]:
     capabilities = SipwiseAdapter.capabilities
     types = draw(st.lists(st.sampled_from(sorted(capabilities.forward_types)), unique=True))
@@ -481,7 +514,7 @@ def forward_sets(draw) -> list[ForwardSpec]:
         ForwardSpec(
             type=forward_type,
             destinations=draw(st.lists(destinations, min_size=1, max_size=capabilities.max_destinations)),
-            windows=draw(st.lists(windows(), max_size=3)),
+            windows=draw(st.lists(windows(), max_size=3)) + draw(st.lists(dated_windows(), max_size=2)),
         )
         for forward_type in sorted(types, key=FORWARD_TYPES.index)
     ]

@@ -252,6 +252,18 @@ def test_search_sends_only_area_codes_as_areacode(adapter, surevoip_account, san
     assert adapter.search_numbers("+12025550123") == []  # SureVoIP sells UK numbers
 
 
+def test_numbers_taken_since_a_search_are_no_longer_available(adapter, surevoip_account, sandbox_control):
+    """S2: ``number_range`` checks complete numbers, comma-separated, "at the last stage"; at most 50."""
+    stock = [n.e164 for n in adapter.search_numbers(limit=60)]
+    adapter.allocate_number(stock[5], adapter.create_customer(customer_spec()))
+    since = time.time()
+    assert adapter.still_available(stock + ["+12025550123"]) == set(stock) - {stock[5]}
+    ranges = [dict(parse_qsl(e["query"]))["number_range"] for e in requests_logged(sandbox_control, surevoip_account, since)]
+    assert [len(r.split(",")) for r in ranges] == [50, 10]
+    with pytest.raises(UnsupportedError):
+        adapter.search_numbers(block=10)  # SureVoIP's search has no consecutive blocks
+
+
 def test_allocation_carries_a_destination(adapter, surevoip_account, sandbox_control):
     """S2: every documented number PUT/POST body has a ``destination``; unrouted is ``""``."""
     customer = adapter.create_customer(customer_spec())

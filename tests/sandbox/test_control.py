@@ -700,6 +700,7 @@ GUARDED_CALLS = [
     ("DELETE", "/_sandbox/accounts/ID"),
     ("GET", "/_sandbox/accounts/ID/state"),
     ("POST", "/_sandbox/accounts/ID/bulk"),
+    ("GET", "/_sandbox/accounts/ID/routing/{owner}"),
     ("GET", "/_sandbox/faults"),
     ("PUT", "/_sandbox/faults"),
     ("DELETE", "/_sandbox/faults"),
@@ -728,6 +729,17 @@ def test_admin_token_guards_every_control_call(private_sandbox, http):
         assert control.get("/_sandbox/health").status_code == 200
         # carrier APIs take the carrier's own credentials, never the sandbox token
         assert probe(http, account).status_code == 200
+
+
+def test_routing_is_evaluated_only_where_the_carrier_routes_by_time(sandbox_control, new_sandbox_account):
+    """The per-carrier answers are tested in test_simwood.py and test_sipwise.py; here, the core's."""
+    surevoip = new_sandbox_account("surevoip")
+    refused = sandbox_control.get(f"/_sandbox/accounts/{surevoip['id']}/routing/1", params={"at": "2026-12-24T18:00"})
+    assert refused.status_code == 400 and "does not depend on the time" in refused.json()["error"]
+    simwood = new_sandbox_account("simwood")
+    no_time = sandbox_control.get(f"/_sandbox/accounts/{simwood['id']}/routing/1")
+    assert no_time.status_code == 400 and "at must be a local date and time" in no_time.json()["error"]
+    assert sandbox_control.get("/_sandbox/accounts/nope/routing/1", params={"at": "2026-12-24T18:00"}).status_code == 404
 
 
 def test_the_guarded_list_is_every_control_call_but_health():

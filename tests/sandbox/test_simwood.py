@@ -417,6 +417,44 @@ def test_config_errors_can_come_with_200(sw, sandbox_control):
     assert response.json() == {"success": False, "errors": ["Section 'routing' is mandatory."]}
 
 
+def test_rules_with_months_and_days_decide_which_routing_a_call_takes(sw, sandbox_control):
+    """notes-simwood-surevoip.md §1.7: ``rules`` of periods (``dow`` ISO 1 = Monday, ``time``
+    [start, end] HHMM, ``day``, ``month``, each an array); a rule matches if any period matches;
+    a routing key named after a rule applies when it matches, ``default`` otherwise. The
+    documents' own example is a day-and-month rule ("xmas")."""
+    number = sw.allocate()
+    holiday = [  # 24 Dec 18:00 to 2 Jan 08:00, as the portal's adapter writes it (no year)
+        {"dow": [1, 2, 3, 4, 5, 6, 7], "month": [12], "day": [24], "time": [1800, 2359]},
+        {"month": [12], "day": [25, 26, 27, 28, 29, 30, 31]},
+        {"month": [1], "day": [1]},
+        {"month": [1], "day": [2], "time": ["0000", "0800"]},
+    ]
+    config = {"rules": {"unconditional": holiday, "officehours": [{"dow": [1, 2, 3, 4, 5], "time": [900, 1730]}]},
+              "routing": {"unconditional": [[{"type": "pstn", "number": "447700900123"}]],
+                          "officehours": [[{"type": "sip", "endpoint": "%e164@pbx.example.com"}]],
+                          "default": [[{"type": "busy"}]]}}
+    assert sw.http.put(sw.config_url(number), json=config).json() == {"success": True}
+
+    def routed(at: str) -> str:
+        response = sandbox_control.get(f"/_sandbox/accounts/{sw.sandbox_id}/routing/{number}", params={"at": at})
+        assert response.status_code == 200, response.text
+        return response.json()["routing"]
+
+    assert routed("2026-12-24T17:59") == "default"  # a Thursday after office hours, before the holiday
+    assert routed("2026-12-24T12:00") == "officehours"
+    assert routed("2026-12-24T18:00") == routed("2026-12-24T23:59") == "unconditional"  # 2359 runs to midnight
+    assert routed("2026-12-29T10:00") == "unconditional"  # the holiday comes first in routing's order
+    assert routed("2027-01-02T07:59") == "unconditional" and routed("2027-01-02T08:00") == "default"  # a Saturday
+    assert routed("2027-12-25T10:00") == "unconditional"  # rules have no year: it comes round again
+    assert routed("2026-11-30T09:00") == "officehours" and routed("2026-11-30T17:30") == "default"
+    bad_day = sw.http.put(sw.config_url(number), json={**config, "rules": {"unconditional": [{"day": [32]}]}})
+    assert "Rule 'unconditional' entry 0 parameter 'day' is invalid." in errors_of(bad_day)
+    elsewhere = sandbox_control.get(f"/_sandbox/accounts/{sw.sandbox_id}/routing/441632960999", params={"at": "2026-12-24T18:00"})
+    assert elsewhere.status_code == 404
+    no_time = sandbox_control.get(f"/_sandbox/accounts/{sw.sandbox_id}/routing/{number}", params={"at": "Christmas"})
+    assert no_time.status_code == 400
+
+
 def test_config_of_a_number_not_on_the_account_is_404(sw):
     assert sw.http.put(sw.config_url("441632960000"), json=SIP_DEFAULT).status_code == 404
     assert sw.http.get(sw.config_url("441632960000")).status_code == 404

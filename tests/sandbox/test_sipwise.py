@@ -461,6 +461,45 @@ def test_callforwards_validation_and_ids(reseller: SipwiseReseller) -> None:
     assert reseller.get(f"callforwards/{subscriber_id}")["cfb"] == {}
 
 
+def test_callforward_times_hold_dates_and_decide_when_a_forward_applies(reseller: SipwiseReseller) -> None:
+    """notes-sipwise.md 5.6: ``times`` entries of ``year``, ``month``, ``mday``, ``wday``, ``hour``,
+    ``minute``, each a number or a range "a-b" (null: any), ranges cyclic when a > b, wday 1 =
+    Sunday; no times: always; years 1990-3000."""
+    subscriber_id = reseller.subscriber()
+    path = f"callforwards/{subscriber_id}"
+    holiday = [  # 24 Dec 2026 18:00 to 2 Jan 2027 08:00, as the portal's adapter writes it
+        {"year": "2026", "month": "12", "mday": "24", "wday": "1-7", "hour": "18-23", "minute": None},
+        {"year": "2026", "month": "12", "mday": "25-31", "wday": None, "hour": None, "minute": None},
+        {"year": 2027, "month": 1, "mday": 1, "wday": None, "hour": None, "minute": None},
+        {"year": "2027", "month": "1", "mday": "2", "wday": None, "hour": "0-7", "minute": None},
+    ]
+    night = [{"wday": "2-6", "hour": "18-8"}]  # weekdays, overnight: a cyclic hour range
+    body = {"cfu": {"destinations": [{"destination": "4366610001"}], "times": holiday},
+            "cfna": {"destinations": [{"destination": "voicebox"}], "times": night},
+            "cfb": {"destinations": [{"destination": "voicebox"}]}}
+    assert reseller.put(path, body).status_code == 204
+    times = reseller.get(path)["cfu"]["times"]
+    assert times[2] == {"year": "2027", "month": "1", "mday": "1", "wday": None, "hour": None, "minute": None}
+    assert [t["mday"] for t in times] == ["24", "25-31", "1", "2"]
+
+    def applies(at: str) -> dict[str, bool]:
+        response = reseller.control.get(f"/_sandbox/accounts/{reseller.doc['id']}/routing/{subscriber_id}",
+                                        params={"at": at})
+        assert response.status_code == 200, response.text
+        return {cf: forward["applies"] for cf, forward in response.json()["forwards"].items()}
+
+    assert applies("2026-12-24T17:59") == {"cfu": False, "cfna": False, "cfb": True}  # a Thursday, before 18:00
+    assert applies("2026-12-24T18:00") == {"cfu": True, "cfna": True, "cfb": True}
+    assert applies("2026-12-31T23:59")["cfu"] and applies("2027-01-02T07:59")["cfu"]
+    assert applies("2027-01-02T08:00")["cfu"] is False and applies("2027-12-25T12:00")["cfu"] is False
+    assert applies("2026-12-28T03:00")["cfna"] is True  # Monday 03:00, in "18-8"
+    assert applies("2026-12-27T03:00")["cfna"] is False  # Sunday (wday 1)
+    too_late = reseller.put(path, {"cfu": {"destinations": [{"destination": "1"}], "times": [{"year": "3001"}]}})
+    assert_error(too_late, 422, re.compile("First value too big"))
+    unknown = reseller.control.get(f"/_sandbox/accounts/{reseller.doc['id']}/routing/99987", params={"at": "2026-12-24T18:00"})
+    assert unknown.status_code == 404
+
+
 def test_subscriber_preferences_put_and_patch(reseller: SipwiseReseller) -> None:
     subscriber_id = reseller.subscriber()
     path = f"subscriberpreferences/{subscriber_id}"

@@ -102,6 +102,18 @@ class WorkerProcess:
                 self.process.wait()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_fair_share() -> Iterator[None]:
+    """Each test starts without the engine's view of which accounts wait (a per-process hint
+    kept for SYNC_FAIR_SHARE_TTL): an account of the test run just before, seen waiting,
+    would otherwise cut this test's accounts to a share of one job."""
+    from portal.sync import engine
+
+    engine._wanting = (0.0, [])
+    yield
+    engine._wanting = (0.0, [])
+
+
 @pytest.fixture
 def _purged_broker() -> Iterator[None]:
     """An empty queue before and after: an earlier test's messages (a stopped worker gives its

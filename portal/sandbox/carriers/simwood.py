@@ -76,6 +76,10 @@ Choices made where the documents and research notes are silent (also in
   match ``pattern``, rows as the search shows them; ``[]`` when there is none. The request
   answers ``mode`` ``consecutive``, ``quantity``, ``type`` ``numbers_available_consecutive``
   and the usual ``account``, ``format``, ``hash``, ``link``.
+* Where a call goes at a moment (the control API's ``routing``, ``routing_at``): a rule
+  period matches when each of its fields does (``dow``/``day``/``month`` as sets, ``time``
+  from its start to before its end, 2359 to midnight); the routing block taken is the first
+  of ``routing``'s keys whose rule matches, else ``default`` (precedence is undocumented).
 * Trunk and 999 PUTs: a body that is neither a JSON object (``[]`` counts as none) nor
   well-formed form parameters is a 400 (trunks ``{"errors": [...]}``, 999 the
   ``success: false`` shape), never read as "no parameters".
@@ -455,6 +459,28 @@ def hhmm_minutes(value: Any) -> int | None:
     return hours * 60 + minutes
 
 
+def rule_matches(periods: list[dict[str, Any]], at: datetime) -> bool:
+    """Notes §1.7: a rule matches if any period matches; a period when each of its fields
+    does: ``dow`` (ISO, 1 = Monday), ``day`` and ``month`` as sets of values, ``time`` from
+    its start up to its end (2359, the last HHMM there is, runs to midnight)."""
+    return any(period_matches(period, at) for period in periods)
+
+
+def period_matches(period: dict[str, Any], at: datetime) -> bool:
+    if "dow" in period and at.isoweekday() not in period["dow"]:
+        return False
+    if "day" in period and at.day not in period["day"]:
+        return False
+    if "month" in period and at.month not in period["month"]:
+        return False
+    if "time" in period:
+        start, end = (hhmm_minutes(value) for value in period["time"])
+        minute = at.hour * 60 + at.minute
+        if not start <= minute < (end + 1 if end == 23 * 60 + 59 else end):
+            return False
+    return True
+
+
 def validate_routing(routing: Any, rules: dict[str, Any], ctx: ConfigContext) -> list[str]:
     if not isinstance(routing, dict):
         return ["Routing Block must be an array."]
@@ -746,6 +772,20 @@ class SimwoodEmulator(CarrierEmulator):
 
     def public_state(self, account: Account) -> dict[str, Any]:
         return {"account": account.settings["account"], **account.data}
+
+    def routing_at(self, account: Account, owner: str, at: datetime) -> dict[str, Any]:
+        """The routing block a call to the number would take at ``at`` (UK time), by its
+        config's rules; the account default config when the number has none."""
+        held = account.data["numbers"].get(owner)
+        if held is None:
+            raise LookupError(f"number {owner} is not on the account")
+        config = held["config"] if isinstance(held["config"], dict) else account.data["default_config"] or {}
+        rules = config.get("rules") or {}
+        routing = config.get("routing") or {}
+        matching = [name for name, periods in rules.items() if rule_matches(periods, at)]
+        chosen = next((name for name in routing if name != "default" and name in matching), "default")
+        return {"number": owner, "at": at.isoformat(timespec="minutes"), "rules": matching, "routing": chosen,
+                "steps": routing.get(chosen, [])}
 
     # -- faults, worded as the sandbox words Simwood's errors ---------------------
     def rate_limited_response(self, request: Request, retry_after: int) -> Response:

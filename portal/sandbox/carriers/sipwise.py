@@ -46,6 +46,8 @@ Choices where the documents are silent (also in ``docs/sandbox/sipwise.md``):
   names are ignored as documented. ``ext_subscriber_id`` shows the subscriber's
   ``external_id`` and is read-only here; ``ncos`` rejects every value (no NCOS levels exist).
 - The only 423 the notes describe is ``DELETE`` of a customer contact still in use.
+- Where a call goes at a moment (the control API's ``routing``, ``routing_at``): each forward
+  type applies when it has no ``times`` or any entry matches (notes 5.6, ``times_match``).
 """
 
 from __future__ import annotations
@@ -954,6 +956,25 @@ def destination_forms(target: str, domain: str) -> tuple[str, str | None]:
     return uri, user if host.casefold() == domain.casefold() else uri[4:]
 
 
+def times_match(times: list[dict[str, Any]], at: datetime) -> bool:
+    """Notes 5.6: a forward with no times applies always; otherwise when any entry matches,
+    an entry matching when each of its fields does (null: any; "a-b" a range, cyclic when
+    a > b, e.g. ``wday`` "6-2" or ``hour`` "18-8"). ``wday`` 1 is Sunday."""
+    if not times:
+        return True
+    actual = {"year": at.year, "month": at.month, "mday": at.day, "wday": at.isoweekday() % 7 + 1,
+              "hour": at.hour, "minute": at.minute}
+    return any(all(in_time_range(entry.get(name), actual[name]) for name in TIME_RANGES) for entry in times)
+
+
+def in_time_range(value: Any, actual: int) -> bool:
+    if value is None or value == "":
+        return True
+    first, _, last = str(value).partition("-")
+    low, high = int(first), int(last or first)
+    return low <= actual <= high if low <= high else actual >= low or actual <= high
+
+
 def time_range_problem(text: str, low: int, high: int) -> str | None:
     first, separator, second = text.partition("-")
     if not first.isdigit() or (separator and not second.isdigit()):
@@ -1147,6 +1168,21 @@ class SipwiseEmulator(CarrierEmulator):
 
     def public_state(self, account: Account) -> dict[str, Any]:
         return account.data
+
+    def routing_at(self, account: Account, owner: str, at: datetime) -> dict[str, Any]:
+        """Which of the subscriber's call forwards apply at ``at`` (the platform's local time)."""
+        if owner not in account.data["subscribers"]:
+            raise LookupError(f"no subscriber {owner}")
+        stored = account.data["callforwards"].get(owner, {})
+        return {
+            "subscriber": int(owner),
+            "at": at.isoformat(timespec="minutes"),
+            "forwards": {
+                cf_type: {"applies": times_match(forward["times"], at),
+                          "destinations": [d["simple_destination"] or d["destination"] for d in forward["destinations"]]}
+                for cf_type, forward in stored.items()
+            },
+        }
 
     # -- injected faults, worded like the platform
     def rate_limited_response(self, request: Request, retry_after: int) -> Response:

@@ -173,3 +173,55 @@ def find_account(ref: str) -> CarrierAccount:
     if len(found) > 1:
         raise NoSuchAccount(f"more than one carrier account is called {ref!r}: give its id")
     return found[0]
+
+
+# ----------------------------------------------------------------------------- cancel
+def cancel_job(job: SyncJob, actor=None) -> SyncJob:
+    """Stop a queued job before it runs; the carrier is not told of its change.
+
+    Locks as a claim does — the carrier account, then the object's rows, then the job —
+    so a worker about to claim the job either has it already (the cancel is refused) or
+    finds it cancelled. The object keeps showing the truth: if another job of it is still
+    open, that one carries the latest state and the object stays pending; otherwise the
+    portal's state has not reached the carrier, which the object's error says (with how to
+    send it after all). ValidationError when the job is not queued.
+    """
+    if job.state != JobState.QUEUED:
+        raise ValidationError(f"Only a queued job can be cancelled; this one is {job.get_state_display().lower()}.")
+    now = timezone.now()
+    who = str(actor) if getattr(actor, "pk", None) else "the system"
+    note = f"Cancelled by {who} before it was sent."
+    with transaction.atomic():
+        list(CarrierAccount.objects.select_for_update(no_key=True).filter(pk=job.carrier_account_id).values("pk"))
+        rows = KINDS[job.object_kind].state_rows(job.object_id) if job.operation == JobOperation.PUSH else None
+        if rows is not None:
+            list(rows.select_for_update(no_key=True).values("pk"))  # the object's rows before its jobs
+        story = [*job.attempt_log, {"at": now.isoformat(), "outcome": "cancelled", "message": note, "requests": []}]
+        cancelled = SyncJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+            state=JobState.CANCELLED, finished_at=now, last_error=note, error_kind="",
+            attempt_log=story[-SyncJob.ATTEMPTS_KEPT:],
+        )
+        if not cancelled:
+            raise ValidationError("The job changed meanwhile: a worker took it, or someone else cancelled it.")
+        still_open = SyncJob.objects.open().filter(object_kind=job.object_kind, object_id=job.object_id).exists()
+        if rows is not None and not still_open:
+            rows.update(
+                sync_state=SyncState.ERROR,
+                sync_error=f"Not sent to the carrier: {who} cancelled the change on {now:%d %b %Y %H:%M}. "
+                "The carrier may still hold the earlier state; “Sync now” sends the portal's.",
+            )
+    log.info("sync job %s (%s) cancelled by %s", job.pk, job.object_repr, getattr(actor, "pk", None) or "the system")
+    job.refresh_from_db()
+    return job
+
+
+def cancel_queued(jobs, actor=None) -> int:
+    """Cancel every queued job of ``jobs`` (a SyncJob queryset); how many were cancelled."""
+    cancelled = 0
+    for job in jobs.filter(state=JobState.QUEUED).order_by("pk"):
+        try:
+            cancel_job(job, actor)
+        except ValidationError:
+            continue  # a worker took it meanwhile
+        cancelled += 1
+    return cancelled

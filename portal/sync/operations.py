@@ -196,7 +196,7 @@ def cancel_job(job: SyncJob, actor=None) -> SyncJob:
         rows = KINDS[job.object_kind].state_rows(job.object_id) if job.operation == JobOperation.PUSH else None
         if rows is not None:
             list(rows.select_for_update(no_key=True).values("pk"))  # the object's rows before its jobs
-        story = [*job.attempt_log, {"at": now.isoformat(), "outcome": "cancelled", "message": note, "requests": []}]
+        story = [*job.attempt_log, {"at": now.isoformat(), "ms": None, "outcome": "cancelled", "error": note, "requests": []}]
         cancelled = SyncJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
             state=JobState.CANCELLED, finished_at=now, last_error=note, error_kind="",
             attempt_log=story[-SyncJob.ATTEMPTS_KEPT:],

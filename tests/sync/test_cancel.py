@@ -29,7 +29,7 @@ def test_a_cancelled_job_is_final_and_its_object_says_it_was_not_sent():
     job.refresh_from_db()
     customer.refresh_from_db()
     assert job.state == JobState.CANCELLED and job.finished_at is not None
-    assert job.attempt_log[-1]["outcome"] == "cancelled" and str(actor) in job.attempt_log[-1]["message"]
+    assert job.attempt_log[-1]["outcome"] == "cancelled" and str(actor) in job.attempt_log[-1]["error"]
     assert customer.sync_state == SyncState.ERROR
     assert "Not sent to the carrier" in customer.sync_error and "Sync now" in customer.sync_error
     assert not SyncJob.objects.open().filter(object_id=customer.pk).exists()

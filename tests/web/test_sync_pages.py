@@ -39,7 +39,8 @@ def failed_job_of_a_customer(reseller, **fields) -> SyncJob:
 
 
 def listed(html: str) -> set[str]:
-    return set(re.findall(r"<td>([^<]+)<br>", html))
+    """The objects of the jobs a sync activity page lists."""
+    return set(re.findall(r'<td data-label="Object"><a href="/staff/sync/\d+/">([^<]+)</a>', html))
 
 
 def test_the_list_is_scoped_and_another_resellers_job_cannot_be_retried(client, staff):
@@ -50,6 +51,8 @@ def test_the_list_is_scoped_and_another_resellers_job_cannot_be_retried(client, 
     assert listed(page) == {ours.object_repr}
     assert 'href="/staff/sync/"' in page  # in the staff navigation
     assert client.post(f"/staff/sync/{theirs.pk}/retry/").status_code == 404
+    assert client.post(f"/staff/sync/{theirs.pk}/do/retry/").status_code == 404
+    assert client.get(f"/staff/sync/{theirs.pk}/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.state == JobState.FAILED
 
@@ -60,25 +63,28 @@ def test_filters_search_and_empty_state(client, staff):
 
     assert listed(client.get(JOBS, {"state": "failed"}).content.decode()) == {failed.object_repr}
     assert listed(client.get(JOBS, {"carrier_account": done.carrier_account_id}).content.decode()) == {"Harbour Lights"}
-    # Typing in the search box (htmx) re-renders only the table.
+    assert listed(client.get(JOBS, {"caused_by": "system"}).content.decode()) == {failed.object_repr, "Harbour Lights"}
+    assert listed(client.get(JOBS, {"age": "1d"}).content.decode()) == set()
+    assert listed(client.get(JOBS, {"age": "last-1h"}).content.decode()) == {failed.object_repr, "Harbour Lights"}
+    # Typing in the search box (htmx) re-renders only the results.
     table = client.get(JOBS, {"q": "not on your account"}, **HTMX).content.decode()
-    assert table.lstrip().startswith('<div id="sync-jobs"') and listed(table) == {failed.object_repr}
-    assert "No sync job matches these filters." in client.get(JOBS, {"state": "running"}).content.decode()
-    oldest_first = client.get(JOBS, {"sort": "created"}).content.decode()
+    assert table.lstrip().startswith('<div class="results"') and listed(table) == {failed.object_repr}
+    assert "No sync jobs match these filters." in client.get(JOBS, {"state": "running"}).content.decode()
+    oldest_first = client.get(JOBS, {"sort": "created_at"}).content.decode()
     assert oldest_first.index(failed.object_repr) < oldest_first.index("Harbour Lights")
 
 
-def test_the_retry_button_queues_the_job_again(client, staff):
+def test_the_retry_action_queues_the_job_again(client, staff):
     job = failed_job_of_a_customer(staff.reseller, last_error="The carrier was down for maintenance.")
-    page = client.get(JOBS, {"state": "failed"}).content.decode()
-    retry_url = f"/staff/sync/{job.pk}/retry/?state=failed"
-    assert f'hx-post="{escape(retry_url)}"' in page
+    page = client.get(f"/staff/sync/{job.pk}/").content.decode()
+    assert f'href="/staff/sync/{job.pk}/do/retry/"' in page and "The carrier was down for maintenance." in page
+    confirm = client.get(f"/staff/sync/{job.pk}/do/retry/").content.decode()
+    assert "attempts counted afresh" in confirm
 
-    table = client.post(retry_url, **HTMX).content.decode()
+    response = client.post(f"/staff/sync/{job.pk}/do/retry/")
 
+    assert response.status_code == 302
     assert SyncJob.objects.filter(object_id=job.object_id, state=JobState.QUEUED).exists()
-    assert f"{job.object_repr}: queued again." in table
-    assert listed(table) == set()  # the list still shows failed jobs only, and this one no longer is
 
 
 def test_the_customer_page_shows_sync_errors_and_polls_only_unfinished_objects(client, staff):

@@ -225,3 +225,34 @@ def cancel_queued(jobs, actor=None) -> int:
             continue  # a worker took it meanwhile
         cancelled += 1
     return cancelled
+
+
+# --------------------------------------------------------------------------- health
+@dataclass
+class AccountHealth:
+    """What the dashboard shows of one carrier account's queue (open work and failures)."""
+
+    queued: int = 0
+    running: int = 0
+    failed: int = 0
+    oldest_queued: datetime | None = None
+
+
+def account_health(accounts) -> dict[int, AccountHealth]:
+    """Queued, running and failed jobs and the oldest queued job, per account of ``accounts``.
+
+    Two grouped queries whatever the number of accounts; finished jobs (most of the table)
+    are never counted, so the cost follows the open work, not the history.
+    """
+    health: dict[int, AccountHealth] = {pk: AccountHealth() for pk in accounts.values_list("pk", flat=True)}
+    jobs = SyncJob.objects.filter(carrier_account_id__in=list(health))
+    counted = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED)
+    for account_id, state, n in (
+        jobs.filter(state__in=counted).order_by().values_list("carrier_account_id", "state").annotate(n=Count("pk"))
+    ):
+        setattr(health[account_id], state, n)
+    for account_id, oldest in (
+        jobs.filter(state=JobState.QUEUED).order_by().values_list("carrier_account_id").annotate(oldest=Min("created_at"))
+    ):
+        health[account_id].oldest_queued = oldest
+    return health

@@ -26,3 +26,9 @@ def iso_time(value: str):
         return parse_datetime(value) if value else None
     except ValueError:
         return None
+
+
+@register.filter
+def meter_mark(maximum: int, percent: int) -> float:
+    """``percent`` of ``maximum``: where a <meter> turns amber or red."""
+    return round((maximum or 0) * percent / 100, 2)

@@ -409,13 +409,13 @@ def read_upload(data: bytes, object_type: str) -> tablib.Dataset:
         raise BadFile("Two columns have the same name in the first line.")
     if len(rows) == 1:
         raise BadFile("The file has its column names but no rows.")
-    dataset = tablib.Dataset(headers=headers)
     width = len(headers)
+    dataset = tablib.Dataset(headers=headers + ([] if "id" in headers else ["id"]))  # blank id: a new object
     for number, row in enumerate(rows[1:], start=2):
         if len(row) > width and any(cell.strip() for cell in row[width:]):
             raise BadFile(f"Line {number} has more cells than the first line has columns. Is a comma missing "
                           "quotes around it?")
-        dataset.append([cell.strip() for cell in (row + [""] * width)[:width]])
+        dataset.append([cell.strip() for cell in (row + [""] * width)[:width]] + ([] if "id" in headers else [""]))
     return dataset
 
 
@@ -462,6 +462,10 @@ def import_rows(dataset: tablib.Dataset, object_type: str, *, reseller, actor, a
     resource = RESOURCES[object_type](reseller=reseller, actor=actor, access=access)
     result = resource.import_data(dataset, dry_run=dry_run, use_transactions=True, raise_errors=False,
                                   collect_failed_rows=False)
+    if result.base_errors:  # the whole chunk failed (and was rolled back): every row says why
+        reason = "; ".join(str(e.error) for e in result.base_errors)[:500]
+        return [RowReport(first_line + i, "error", _label_of(values, object_type), reason)
+                for i, values in enumerate(dataset)]
     reports = []
     for index, row_result in enumerate(result.rows):
         outcome = OUTCOMES.get(row_result.import_type, row_result.import_type)

@@ -267,8 +267,15 @@ def _account_or_404(request, pk: int) -> CarrierAccount:
 
 
 def _run_context(request, account) -> dict:
+    """The account's last run, the one running, and whether a run asked for just now
+    (``?since=<time of the request>``) has yet to start: the progress box polls until it ends."""
     runs = ReconcileRun.objects.filter(carrier_account=account).select_related("started_by")
-    return {"account": account, "last_run": runs.first(), "running": runs.filter(state=RunState.RUNNING).first()}
+    last_run, running = runs.first(), runs.filter(state=RunState.RUNNING).first()
+    since = request.GET.get("since", "")
+    asked = since.isdigit() and time.time() - int(since) < RECONCILE_START_WAIT
+    started_since = last_run is not None and since.isdigit() and last_run.started_at.timestamp() >= int(since) - 1
+    return {"account": account, "last_run": last_run, "running": running, "since": since,
+            "waiting": asked and not started_since and running is None}
 
 
 class DriftListView(DriftViewMixin, ObjectListView):
@@ -300,7 +307,7 @@ class DriftListView(DriftViewMixin, ObjectListView):
                         .values_list("kind").annotate(n=Count("pk"))),
             may_import=rights.may(self.access, rights.MANAGE),
             may_resolve=rights.may(self.access, rights.PROVISION),
-            since=request.GET.get("since", ""),
+            expected=_expected(self.account_obj) if context["running"] else 0,
         )
         if htmx_partial(request):
             return render(request, f"{self.template_name}#results", context)
@@ -377,16 +384,11 @@ def reconcile_progress(request, account: int):
     """The running reconciliation's progress; polled while it runs (or until a requested one starts)."""
     account_obj = _account_or_404(request, account)
     context = _run_context(request, account_obj)
-    since = request.GET.get("since", "")
-    asked = since.isdigit() and time.time() - int(since) < RECONCILE_START_WAIT
-    started_since = context["last_run"] is not None and since.isdigit() and \
-        context["last_run"].started_at.timestamp() >= int(since) - 1
-    waiting = asked and not started_since and context["running"] is None
-    if context["running"] is None and not waiting and request.GET.get("watching"):
+    if context["running"] is None and not context["waiting"] and request.GET.get("watching"):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"  # finished: the page shows the new picture
         return response
-    context.update(waiting=waiting, since=since, expected=_expected(account_obj))
+    context.update(expected=_expected(account_obj))
     return render(request, "sync/_reconcile_progress.html", context)
 
 
@@ -469,6 +471,5 @@ def carrier_import(request, account: int):
         "customers": Customer.objects.filter(reseller_id=account_obj.reseller_id).order_by("name")[:500],
         "working": Operation.objects.filter(carrier_account=account_obj, kind=OperationKind.CARRIER_IMPORT,
                                             state__in=("queued", "running")).first(),
-        "since": request.GET.get("since", ""),
     }
     return render(request, "sync/carrier_import.html", context)

@@ -22,6 +22,11 @@ SETTING_NAMES = list(dict.fromkeys(n for f in KIND_FIELDS.values() for n in (*f.
 SECRET_NAMES = list(dict.fromkeys(n for f in KIND_FIELDS.values() for n in f.secrets))
 
 
+def _kind_values(name: str, *attributes: str) -> str:
+    """The kinds a field is for, as the page's script reads them (it shows only the chosen kind's)."""
+    return " ".join(kind for kind, fields in KIND_FIELDS.items() if any(name in getattr(fields, a) for a in attributes))
+
+
 def _kinds_with(name: str, attribute: str) -> str:
     kinds = [CarrierKind(kind).label for kind, fields in KIND_FIELDS.items() if name in getattr(fields, attribute)]
     return ", ".join(kinds)
@@ -58,9 +63,14 @@ class CarrierAccountForm(PortalModelForm):
                 initial=stored_settings.get(name, ""), help_text=f"For {_kinds_with(name, 'settings') or _kinds_with(name, 'optional_settings')}."
                 + (" Optional." if not _kinds_with(name, "settings") else ""),
             )
+            self.fields[f"setting_{name}"].widget.attrs["data-kinds"] = _kind_values(name, "settings", "optional_settings")
         for name in SECRET_NAMES:
             field = self.fields[f"secret_{name}"] = write_only_field(FIELD_LABELS.get(name, name))
             field.help_text = f"For {_kinds_with(name, 'secrets')}. {write_only_help(bool(stored_secrets.get(name)))}"
+            field.widget.attrs["data-kinds"] = _kind_values(name, "secrets")
+        self.fields["account_id"].widget.attrs["data-kinds"] = " ".join(
+            kind for kind, fields in KIND_FIELDS.items() if fields.account_id_key)
+        self.fields["kind"].widget.attrs["class"] = "carrier-kind"
         self.fields["account_id"].help_text = "The carrier's own id of your account (Simwood, SureVoIP, Sipwise)."
 
     def clean(self):

@@ -20,6 +20,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from portal.customers.models import Customer
+from portal.sync.models import SyncJob
 from tests.factories import PASSWORD, StaffFactory
 from tests.sync.conftest import account_faults, wait_for  # noqa: F401 (a fixture)
 from tests.web.test_browser import chromium_page
@@ -104,7 +105,6 @@ def test_a_csv_import_is_checked_then_applied_and_a_refused_change_alerts_the_ma
         def refused_change():
             from portal.customers.services import update_customer
             from portal.operations import alerts
-            from portal.sync.models import SyncJob
 
             customer = Customer.objects.get(external_ref="HD-1")
             update_customer(customer, contact_name="Kira Lane-Smith", actor=manager.user)
@@ -114,6 +114,7 @@ def test_a_csv_import_is_checked_then_applied_and_a_refused_change_alerts_the_ma
             return alerts.send_digests(live_server.url)
 
         assert in_thread(refused_change) == 1
+        failed_job_id = in_thread(lambda: SyncJob.objects.filter(state="failed").values_list("pk", flat=True).first())
         assert len(mail.outbox) == 1 and mail.outbox[0].to == [manager.user.email]
         assert "refused the change to Harbour Dental" in mail.outbox[0].body
         page.goto(f"{live_server.url}/staff/")
@@ -124,11 +125,16 @@ def test_a_csv_import_is_checked_then_applied_and_a_refused_change_alerts_the_ma
         alert.get_by_role("button", name=re.compile("Acknowledge")).first.click()
         expect(page.locator(".alerts")).to_have_count(0)
 
+        tour = [("home", "/staff/"), ("import", "/staff/import/"), ("sync", "/staff/sync/"),
+                ("history", "/staff/history/"), ("carriers", "/staff/carriers/"),
+                ("carrier", f"/staff/carriers/{account.pk}/"), ("team", "/staff/team/"),
+                ("alerts", "/staff/alerts/?state=all"), ("job", f"/staff/sync/{failed_job_id}/"),
+                ("carrier-edit", f"/staff/carriers/{account.pk}/edit/")]
+        for name, path in tour:
+            page.goto(f"{live_server.url}{path}")
+            shot(page, f"desk-{name}")
         page.set_viewport_size({"width": 390, "height": 844})
-        for name, path in [("home", "/staff/"), ("import", "/staff/import/"), ("sync", "/staff/sync/"),
-                           ("history", "/staff/history/"), ("carriers", "/staff/carriers/"),
-                           ("carrier", f"/staff/carriers/{account.pk}/"), ("team", "/staff/team/"),
-                           ("alerts", "/staff/alerts/?state=all")]:
+        for name, path in tour:
             page.goto(f"{live_server.url}{path}")
             assert no_page_scroll(page), f"{name} scrolls sideways at 390 px"
             shot(page, f"phone-{name}")

@@ -216,3 +216,44 @@ def test_the_dashboard_costs_the_same_queries_for_many_jobs_and_accounts_as_for_
     # The request budget is one read per account (the limiter's own store); everything else is grouped.
     assert many - few <= 3
     assert Customer.objects.count() == 0
+
+
+# ------------------------------------------------------------------------ carrier import
+def test_a_carrier_account_is_imported_with_its_customer_mapped_to_one_of_ours(client, manager, sandbox_carrier_account):
+    from portal.operations import services as operation_services
+    from portal.sync import engine
+    from portal.sync.progress import CountingAdapter
+    from portal.sync.reconcile import reading_adapter, reconcile
+
+    account = sandbox_carrier_account("surevoip", reseller=manager.reseller)
+    address = {"email": "desk@example.com", "phone": "+441179460111", "contact_name": "Kira Lane",
+               "address_line1": "1 Quay Street", "city": "Bristol", "postcode": "BS1 4AA"}
+    at_carrier = create_customer(reseller=manager.reseller, carrier_account=account, name="Harbour Dental", **address)
+    lone = create_customer(reseller=manager.reseller, carrier_account=account, name="Quay Vets", **address)
+    while engine.run_next(account.pk):
+        pass
+    # The portal forgets both (as if the account had been run elsewhere until now).
+    Customer.objects.filter(pk__in=[at_carrier.pk, lone.pk]).delete()
+    ours = CustomerFactory(reseller=manager.reseller, carrier_account=account, name="Harbour Dental Practice")
+
+    with CountingAdapter(reading_adapter(account), account.pk) as adapter:
+        run = reconcile(account, actor=manager.user, adapter=adapter)
+    assert run.state == "done" and run.remote_objects >= 2
+
+    page = client.get(f"/staff/sync/import/{account.pk}/").content.decode()
+    assert "Harbour Dental" in page and "Harbour Dental Practice" in page  # the carrier's, and ours to map it to
+    harbour = Drift.objects.get(kind="unknown_local", label="Harbour Dental")
+    response = client.post(f"/staff/sync/import/{account.pk}/", {f"map-{harbour.pk}": ours.pk})
+    operation = manager.reseller.operations.get()
+    assert response["Location"] == f"/staff/operations/{operation.pk}/"
+    operation_services.run(operation.pk)
+    operation.refresh_from_db()
+    assert operation.state == "done"
+    # SureVoIP's SIP accounts name no domain: the report says so, item by item, and the rest goes on.
+    assert all("SIP domain" in reason for _, _, _, reason in operation.report), operation.report
+    ours.refresh_from_db()
+    assert ours.name == "Harbour Dental" and ours.remote_id and ours.sync_state == "synced"
+    assert Customer.objects.get(name="Quay Vets").remote_id  # the other one imported as a new customer
+    assert not SyncJob.objects.filter(state=JobState.QUEUED).exists()  # nothing pushed back
+    report = client.get(f"/staff/sync/drift/{account.pk}/", {"state": "resolved"}).content.decode()
+    assert "Adopted theirs" in report

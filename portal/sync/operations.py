@@ -65,14 +65,19 @@ def retry_job(job: SyncJob, actor=None) -> SyncJob:
 
 def retry_failed(jobs, actor=None) -> int:
     """Retry every failed job of ``jobs`` (a SyncJob queryset); how many were sent again."""
-    retried = 0
-    for job in jobs.filter(state=JobState.FAILED).order_by("pk"):
+    return _each(jobs.filter(state=JobState.FAILED), retry_job, actor)
+
+
+def _each(jobs, do, actor) -> int:
+    """``do(job, actor)`` for each job, oldest first; how many it did (a job changed meanwhile is skipped)."""
+    done = 0
+    for job in jobs.order_by("pk"):
         try:
-            retry_job(job, actor)
+            do(job, actor)
         except ValidationError:
-            continue  # someone else retried it meanwhile
-        retried += 1
-    return retried
+            continue  # someone (or a worker) got there first
+        done += 1
+    return done
 
 
 def sync_now(objects, actor=None) -> list[SyncJob]:
@@ -217,14 +222,7 @@ def cancel_job(job: SyncJob, actor=None) -> SyncJob:
 
 def cancel_queued(jobs, actor=None) -> int:
     """Cancel every queued job of ``jobs`` (a SyncJob queryset); how many were cancelled."""
-    cancelled = 0
-    for job in jobs.filter(state=JobState.QUEUED).order_by("pk"):
-        try:
-            cancel_job(job, actor)
-        except ValidationError:
-            continue  # a worker took it meanwhile
-        cancelled += 1
-    return cancelled
+    return _each(jobs.filter(state=JobState.QUEUED), cancel_job, actor)
 
 
 # --------------------------------------------------------------------------- health

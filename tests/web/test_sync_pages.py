@@ -149,3 +149,29 @@ def test_a_delete_the_carrier_refused_shows_on_the_customers_page_and_can_be_tri
     assert back["Location"] == f"/staff/customers/{customer.pk}/"
     refused.refresh_from_db()
     assert refused.state == JobState.QUEUED
+
+
+def test_bulk_cancel_confirms_first_and_cancels_only_queued_jobs(client, staff):
+    queued = SyncJobFactory.create_batch(2, carrier_account__reseller=staff.reseller)
+    failed = failed_job_of_a_customer(staff.reseller)
+    pks = [job.pk for job in queued] + [failed.pk]
+    confirm = client.post("/staff/sync/bulk/", {"action": "cancel", "pk": pks}).content.decode()
+    assert "Cancel: 2" in confirm and "Does not apply to this one." in confirm
+    assert SyncJob.objects.filter(state=JobState.QUEUED).count() == 2
+    client.post("/staff/sync/bulk/", {"action": "cancel", "pk": pks, "confirm": "yes"})
+    assert SyncJob.objects.filter(pk__in=[job.pk for job in queued], state=JobState.CANCELLED).count() == 2
+    failed.refresh_from_db()
+    assert failed.state == JobState.FAILED
+
+
+def test_a_jobs_story_shows_each_attempt_and_its_requests(client, staff):
+    job = failed_job_of_a_customer(staff.reseller, attempt_log=[
+        {"at": "2026-12-01T10:00:00+00:00", "ms": 120, "outcome": "transient", "error": "timed out",
+         "requests": [{"method": "POST", "path": "/v3/customers", "status": None, "ms": None, "error": "ReadTimeout"}]},
+        {"at": "2026-12-01T10:00:04+00:00", "ms": 45, "outcome": "permanent", "error": "Name is required",
+         "requests": [{"method": "POST", "path": "/v3/customers", "status": 422, "ms": 40, "error": ""}]},
+    ])
+    page = client.get(f"/staff/sync/{job.pk}/").content.decode()
+    assert page.index("Name is required") < page.index("timed out")  # newest first
+    assert "POST /v3/customers" in page and "422" in page and "ReadTimeout" in page
+    assert "1 Dec 2026" in page

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+os.environ.setdefault("HTTPS_ONLY", "false")  # the test client speaks plain HTTP
 
 from _sync_harness import describe_setup, setup  # noqa: E402
 

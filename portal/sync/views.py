@@ -348,7 +348,7 @@ class DriftActionView(DriftViewMixin, ObjectActionView):
 @staff_required
 def drift_accounts(request):
     """Every carrier account with its last reconciliation and open drift."""
-    from portal.home.dashboard import carrier_accounts
+    from .health import carrier_accounts
 
     return render(request, "sync/drift_accounts.html", {"title": "Drift", "rows": carrier_accounts(request)})
 

@@ -14,7 +14,6 @@ from portal.customers.models import Customer
 from portal.forwards.models import CallForward
 from portal.numbers.models import Number, NumberStatus
 from portal.subscribers.models import Subscriber
-from portal.sync.health import carrier_accounts  # noqa: F401 (the dashboard's carrier account cards)
 from portal.sync.models import JobState, SyncJob, SyncState
 from portal.trunks.models import Trunk
 

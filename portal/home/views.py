@@ -28,6 +28,7 @@ def home(request):
 def staff_home(request):
     """The dashboard: the business at a glance, and what is broken at which carrier right now."""
     from portal.operations.views import open_alerts, recent_changes
+    from portal.sync.health import carrier_accounts
     from portal.sync.views import attach_object_pages
 
     from . import dashboard
@@ -37,7 +38,7 @@ def staff_home(request):
     context = {
         "overview": counts,
         "sync_errors": sum(row["errors"] for row in counts),
-        "accounts": dashboard.carrier_accounts(request),
+        "accounts": carrier_accounts(request),
         "recent_errors": errors,
         "recent_changes": recent_changes(request),
     }

@@ -4,7 +4,6 @@ report, round trips, and bad files refused with a clear reason."""
 from __future__ import annotations
 
 import pytest
-from django.core import mail  # noqa: F401
 
 from portal.customers.models import Customer
 from portal.numbers.models import Number

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "portal.forwards",
     "portal.home",
     "portal.ui",
+    "portal.operations",
 ]
 
 MIDDLEWARE = [
@@ -345,11 +346,24 @@ SYNC_RECONCILE_INTERVAL = env.float("SYNC_RECONCILE_INTERVAL", default=6 * 3600.
 SYNC_RECONCILE_CHUNK = env.int("SYNC_RECONCILE_CHUNK", default=500)
 SYNC_RECONCILE_MAX_WAIT = env.float("SYNC_RECONCILE_MAX_WAIT", default=60.0)
 SYNC_RECONCILE_TIME_LIMIT = env.int("SYNC_RECONCILE_TIME_LIMIT", default=4 * 3600)
+# Alerts (portal/operations/alerts.py): found and mailed to each reseller's managers as one
+# digest every ALERT_DIGEST_INTERVAL s; a change queued longer than ALERT_PENDING_AFTER s is
+# an alert; an acknowledged condition (not an event) may come back after ALERT_REPEAT_AFTER s.
+ALERT_DIGEST_INTERVAL = env.float("ALERT_DIGEST_INTERVAL", default=900.0)
+ALERT_PENDING_AFTER = env.float("ALERT_PENDING_AFTER", default=1800.0)
+ALERT_REPEAT_AFTER = env.float("ALERT_REPEAT_AFTER", default=86400.0)
+ALERT_CHECK_CONNECTIONS = env.bool("ALERT_CHECK_CONNECTIONS", default=True)
+# Long operations a person starts (CSV imports, drift resolution, carrier imports).
+OPERATION_TIME_LIMIT = env.int("OPERATION_TIME_LIMIT", default=4 * 3600)
+CSV_IMPORT_MAX_BYTES = env.int("CSV_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+# The portal's own address, for links in e-mails sent by workers (no request to ask).
+PORTAL_URL = env.str("PORTAL_URL", default="")
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "portal.sync.tasks.sweep", "schedule": SYNC_SWEEP_INTERVAL},
     "reconcile-accounts": {"task": "portal.sync.tasks.reconcile_all", "schedule": SYNC_RECONCILE_INTERVAL},
     # A holiday forward's dates are cleared once they are over (a carrier without years would repeat them).
     "forwards-end-past-windows": {"task": "portal.forwards.tasks.end_past_windows", "schedule": 3600},
+    "alert-digests": {"task": "portal.operations.tasks.send_alert_digests", "schedule": ALERT_DIGEST_INTERVAL},
 }
 
 # The sandbox carriers (demo and tests): where seed_demo creates its carrier accounts.

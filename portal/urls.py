@@ -13,6 +13,8 @@ urlpatterns = [
     path("staff/sip-accounts/", include("portal.subscribers.urls")),
     path("staff/numbers/", include("portal.numbers.urls")),
     path("staff/trunks/", include("portal.trunks.urls")),
+    path("staff/carriers/", include("portal.carriers.urls")),
+    path("", include("portal.operations.urls")),
     path("", include("portal.ui.urls")),
     path("", include("portal.sync.urls")),
 ]

@@ -9,6 +9,7 @@ directly, so the rules (one login per email, one use per link) hold everywhere.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -139,3 +140,94 @@ def accept_invitation(invitation: Invitation, *, password: str, first_name: str 
         raise InvitationUnusable from None
     log.info("invitation %s accepted by user %s", invitation.pk, user.pk)
     return user
+
+
+# ------------------------------------------------------------------------------ the team
+def _team_refusal(membership, actor, *, leaving_managers: bool) -> str | None:
+    from portal.tenancy.models import Role, StaffMembership
+
+    if actor is not None and membership.user_id == getattr(actor, "pk", None):
+        return "You cannot do this to your own login: ask another manager."
+    if leaving_managers and membership.role == Role.MANAGER and membership.user.is_active:
+        others = StaffMembership.objects.filter(reseller_id=membership.reseller_id, role=Role.MANAGER,
+                                                user__is_active=True).exclude(pk=membership.pk)
+        if not others.exists():
+            return "The team keeps at least one active manager: make someone else a manager first."
+    return None
+
+
+def role_change_refusal(membership, actor=None) -> str | None:
+    return _team_refusal(membership, actor, leaving_managers=True)
+
+
+def deactivation_refusal(membership, actor=None) -> str | None:
+    return _team_refusal(membership, actor, leaving_managers=True)
+
+
+def change_role(membership, role: str, *, actor=None):
+    """Make a colleague a manager or an agent."""
+    from auditlog.context import set_actor
+
+    from portal.tenancy.models import Role
+
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose manager or agent."})
+    refusal = role_change_refusal(membership, actor) if role != membership.role else None
+    if refusal:
+        raise ValidationError(refusal)
+    with transaction.atomic(), set_actor(actor) if getattr(actor, "pk", None) else nullcontext():
+        membership.role = role
+        membership.save(update_fields=["role"])
+    log.info("staff membership %s made %s by %s", membership.pk, role, getattr(actor, "pk", None))
+    return membership
+
+
+def deactivate_staff(membership, *, actor=None):
+    """The login can no longer log in, and the sessions it has now end at once."""
+    refusal = deactivation_refusal(membership, actor)
+    if refusal:
+        raise ValidationError(refusal)
+    user = membership.user
+    with transaction.atomic():
+        type(user).objects.filter(pk=user.pk).update(is_active=False)
+        ended = end_sessions(user)
+        _audit_login(membership, actor, ["active", "deactivated"])
+    user.is_active = False
+    log.info("user %s deactivated by %s; %s sessions ended", user.pk, getattr(actor, "pk", None), ended)
+    return membership
+
+
+def reactivate_staff(membership, *, actor=None):
+    user = membership.user
+    with transaction.atomic():
+        type(user).objects.filter(pk=user.pk).update(is_active=True)
+        _audit_login(membership, actor, ["deactivated", "active"])
+    user.is_active = True
+    log.info("user %s reactivated by %s", user.pk, getattr(actor, "pk", None))
+    return membership
+
+
+def _audit_login(membership, actor, change: list[str]) -> None:
+    """The login's state is the user's, which the audit log does not follow: record it on the membership."""
+    from auditlog.context import set_actor
+    from auditlog.models import LogEntry
+    from auditlog.signals import post_log
+
+    with set_actor(actor):
+        entry = LogEntry.objects.log_create(membership, force_log=True, action=LogEntry.Action.UPDATE,
+                                            changes={"login": change}, actor=actor)
+    post_log.send(sender=type(membership), instance=membership, action=LogEntry.Action.UPDATE,
+                  changes={"login": change}, log_entry=entry, log_created=True, error=None, pre_log_results=[])
+
+
+def end_sessions(user) -> int:
+    """Delete every session of ``user`` (database sessions: each is read to find its user)."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator(chunk_size=500):
+        if str(session.get_decoded().get(SESSION_KEY)) == str(user.pk):
+            ended.append(session.session_key)
+    Session.objects.filter(session_key__in=ended).delete()
+    return len(ended)

@@ -13,11 +13,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from portal.customers.models import Customer
-from portal.tenancy.models import Reseller, StaffMembership
+from portal.tenancy.models import Reseller
 from portal.tenancy.permissions import manager_required, staff_required
 
 from . import services
-from .forms import AcceptInvitationForm, CustomerUserInviteForm, StaffInviteForm, StaffMfaForm
+from .forms import AcceptInvitationForm, CustomerUserInviteForm, StaffMfaForm
 from .models import Invitation
 
 
@@ -27,35 +27,6 @@ def _site_url(request) -> str:
 
 def _own_reseller(request) -> Reseller:
     return get_object_or_404(Reseller.objects.for_request(request), pk=request.access.reseller_id)
-
-
-@manager_required
-def team(request):
-    """The reseller's staff and pending staff invitations; POST invites a colleague."""
-    reseller = _own_reseller(request)
-    invite_form = StaffInviteForm(request.POST or None, reseller=reseller)
-    if request.method == "POST" and invite_form.is_valid():
-        try:
-            invitation = services.invite_staff(
-                reseller=reseller,
-                email=invite_form.cleaned_data["email"],
-                role=invite_form.cleaned_data["role"],
-                invited_by=request.user,
-                site_url=_site_url(request),
-            )
-        except ValidationError as exc:
-            invite_form.add_error(None, exc)
-        else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
-            return redirect("team")
-    context = {
-        "reseller": reseller,
-        "members": StaffMembership.objects.for_request(request).select_related("user"),
-        "invitations": Invitation.objects.for_request(request).pending().filter(customer__isnull=True),
-        "invite_form": invite_form,
-        "mfa_form": StaffMfaForm(instance=reseller),
-    }
-    return render(request, "accounts/team.html", context)
 
 
 @manager_required

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from portal.customers.models import Customer
-from portal.forwards.models import CallForward
 from portal.numbers.models import Number
 from portal.subscribers.models import Subscriber
-from portal.sync.models import SyncState
 from portal.tenancy.permissions import customer_required, staff_required
 from portal.trunks.models import Trunk
-
-# What the staff home counts, in the order it shows them, and the list each figure opens.
-OVERVIEW = [
-    ("Customers", Customer, "customer_list"),
-    ("SIP accounts", Subscriber, "subscriber_list"),
-    ("Numbers", Number, "number_list"),
-    ("Trunks", Trunk, "trunk_list"),
-    ("Call forwards", CallForward, ""),
-]
 
 
 @login_required
@@ -38,13 +26,23 @@ def home(request):
 
 @staff_required
 def staff_home(request):
-    overview = []
-    for label, model, url_name in OVERVIEW:
-        counts = model.objects.for_request(request).aggregate(
-            total=Count("pk"), errors=Count("pk", filter=Q(sync_state=SyncState.ERROR))
-        )
-        overview.append({"label": label, "url_name": url_name, **counts})
-    context = {"overview": overview, "sync_errors": sum(row["errors"] for row in overview)}
+    """The dashboard: the business at a glance, and what is broken at which carrier right now."""
+    from portal.operations.views import open_alerts, recent_changes
+    from portal.sync.health import carrier_accounts
+    from portal.sync.views import attach_object_pages
+
+    from . import dashboard
+
+    errors = attach_object_pages(request, dashboard.recent_errors(request))
+    counts = dashboard.overview(request)
+    context = {
+        "overview": counts,
+        "sync_errors": sum(row["errors"] for row in counts),
+        "accounts": carrier_accounts(request),
+        "recent_errors": errors,
+        "recent_changes": recent_changes(request),
+    }
+    context["alerts"], context["alert_count"] = open_alerts(request)
     return render(request, "home/staff_home.html", context)
 
 

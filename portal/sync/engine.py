@@ -515,12 +515,16 @@ def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object])
         .values_list("state", "last_error")
         .first()
     )
-    refused = latest is not None and latest[0] == JobState.FAILED
+    refused = latest is not None and latest[0] in (JobState.FAILED, JobState.CANCELLED)
     if refused:
-        # The carrier refused the parent: only a person can retry or fix it (and then its
-        # landing releases this child). Re-sending it unasked would only be refused again.
+        # The carrier refused the parent (or a person cancelled its change): only a person
+        # can send it again (and then its landing releases this child). Re-sending it unasked
+        # would only be refused again, or undo the person's decision.
         wait = settings.SYNC_REFUSED_PARENT_WAIT
-        reason = f"waiting: its {parent_kind} {parent_obj} was refused by the carrier: {latest[1]}"
+        if latest[0] == JobState.CANCELLED:
+            reason = f"waiting: the change to its {parent_kind} {parent_obj} was cancelled; send it with “Sync now”"
+        else:
+            reason = f"waiting: its {parent_kind} {parent_obj} was refused by the carrier: {latest[1]}"
     else:
         wait = settings.SYNC_PARENT_WAIT
         reason = f"waiting for {parent_kind} {parent_obj} to reach the carrier"

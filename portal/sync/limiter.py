@@ -52,6 +52,10 @@ class Limiter:
         """The carrier told us to wait: no request for this account before then."""
         raise NotImplementedError
 
+    def used(self, account_id: int, rate: Rate) -> int:
+        """Requests sent in the current window (read-only: for pages, never for a decision)."""
+        raise NotImplementedError
+
 
 class DatabaseLimiter(Limiter):
     in_database = True
@@ -115,6 +119,11 @@ class DatabaseLimiter(Limiter):
         wait = max(oldest - window_start, 0.05) if sent >= rate.requests else 0.0
         return wait, now, window_start
 
+    def used(self, account_id: int, rate: Rate) -> int:
+        from . import jobsql
+
+        return jobsql.recent_requests(account_id, time.time() - rate.window - SAFETY_SECONDS)[0]
+
     def block(self, account_id: int, seconds: float) -> None:
         from .models import CarrierThrottle
 
@@ -160,6 +169,10 @@ class RedisLimiter(Limiter):
         )
         return float(wait)
 
+    def used(self, account_id: int, rate: Rate) -> int:
+        since = time.time() - rate.window - SAFETY_SECONDS
+        return int(self.redis.zcount(f"portal:ratelimit:{account_id}", since, "+inf"))
+
     def block(self, account_id: int, seconds: float) -> None:
         key = f"portal:ratelimit:{account_id}:blocked"
         millis = max(int(seconds * 1000), 1)
@@ -175,3 +188,9 @@ def _limiter_for(redis_url: str) -> Limiter:
 
 def get_limiter() -> Limiter:
     return _limiter_for(settings.REDIS_URL)
+
+
+def budget_used(account) -> tuple[int, Rate]:
+    """How many of the account's requests the current window has used, and its rate."""
+    rate = rate_for(account)
+    return get_limiter().used(account.pk, rate), rate

@@ -81,6 +81,7 @@ class JobState(models.TextChoices):
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
     SUPERSEDED = "superseded", "Superseded"
+    CANCELLED = "cancelled", "Cancelled"  # a person stopped it before it ran (operations.cancel_job)
 
 
 class JobOperation(models.TextChoices):

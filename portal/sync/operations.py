@@ -65,14 +65,19 @@ def retry_job(job: SyncJob, actor=None) -> SyncJob:
 
 def retry_failed(jobs, actor=None) -> int:
     """Retry every failed job of ``jobs`` (a SyncJob queryset); how many were sent again."""
-    retried = 0
-    for job in jobs.filter(state=JobState.FAILED).order_by("pk"):
+    return _each(jobs.filter(state=JobState.FAILED), retry_job, actor)
+
+
+def _each(jobs, do, actor) -> int:
+    """``do(job, actor)`` for each job, oldest first; how many it did (a job changed meanwhile is skipped)."""
+    done = 0
+    for job in jobs.order_by("pk"):
         try:
-            retry_job(job, actor)
+            do(job, actor)
         except ValidationError:
-            continue  # someone else retried it meanwhile
-        retried += 1
-    return retried
+            continue  # someone (or a worker) got there first
+        done += 1
+    return done
 
 
 def sync_now(objects, actor=None) -> list[SyncJob]:
@@ -173,3 +178,79 @@ def find_account(ref: str) -> CarrierAccount:
     if len(found) > 1:
         raise NoSuchAccount(f"more than one carrier account is called {ref!r}: give its id")
     return found[0]
+
+
+# ----------------------------------------------------------------------------- cancel
+def cancel_job(job: SyncJob, actor=None) -> SyncJob:
+    """Stop a queued job before it runs; the carrier is not told of its change.
+
+    Locks as a claim does — the carrier account, then the object's rows, then the job —
+    so a worker about to claim the job either has it already (the cancel is refused) or
+    finds it cancelled. The object keeps showing the truth: if another job of it is still
+    open, that one carries the latest state and the object stays pending; otherwise the
+    portal's state has not reached the carrier, which the object's error says (with how to
+    send it after all). ValidationError when the job is not queued.
+    """
+    if job.state != JobState.QUEUED:
+        raise ValidationError(f"Only a queued job can be cancelled; this one is {job.get_state_display().lower()}.")
+    now = timezone.now()
+    who = str(actor) if getattr(actor, "pk", None) else "the system"
+    note = f"Cancelled by {who} before it was sent."
+    with transaction.atomic():
+        list(CarrierAccount.objects.select_for_update(no_key=True).filter(pk=job.carrier_account_id).values("pk"))
+        rows = KINDS[job.object_kind].state_rows(job.object_id) if job.operation == JobOperation.PUSH else None
+        if rows is not None:
+            list(rows.select_for_update(no_key=True).values("pk"))  # the object's rows before its jobs
+        story = [*job.attempt_log, {"at": now.isoformat(), "ms": None, "outcome": "cancelled", "error": note, "requests": []}]
+        cancelled = SyncJob.objects.filter(pk=job.pk, state=JobState.QUEUED).update(
+            state=JobState.CANCELLED, finished_at=now, last_error=note, error_kind="",
+            attempt_log=story[-SyncJob.ATTEMPTS_KEPT:],
+        )
+        if not cancelled:
+            raise ValidationError("The job changed meanwhile: a worker took it, or someone else cancelled it.")
+        still_open = SyncJob.objects.open().filter(object_kind=job.object_kind, object_id=job.object_id).exists()
+        if rows is not None and not still_open:
+            rows.update(
+                sync_state=SyncState.ERROR,
+                sync_error=f"Not sent to the carrier: {who} cancelled the change on {now:%d %b %Y %H:%M}. "
+                "The carrier may still hold the earlier state; “Sync now” sends the portal's.",
+            )
+    log.info("sync job %s (%s) cancelled by %s", job.pk, job.object_repr, getattr(actor, "pk", None) or "the system")
+    job.refresh_from_db()
+    return job
+
+
+def cancel_queued(jobs, actor=None) -> int:
+    """Cancel every queued job of ``jobs`` (a SyncJob queryset); how many were cancelled."""
+    return _each(jobs.filter(state=JobState.QUEUED), cancel_job, actor)
+
+
+# --------------------------------------------------------------------------- health
+@dataclass
+class AccountHealth:
+    """What the dashboard shows of one carrier account's queue (open work and failures)."""
+
+    queued: int = 0
+    running: int = 0
+    failed: int = 0
+    oldest_queued: datetime | None = None
+
+
+def account_health(accounts) -> dict[int, AccountHealth]:
+    """Queued, running and failed jobs and the oldest queued job, per account of ``accounts``.
+
+    Two grouped queries whatever the number of accounts; finished jobs (most of the table)
+    are never counted, so the cost follows the open work, not the history.
+    """
+    health: dict[int, AccountHealth] = {pk: AccountHealth() for pk in accounts.values_list("pk", flat=True)}
+    jobs = SyncJob.objects.filter(carrier_account_id__in=list(health))
+    counted = (JobState.QUEUED, JobState.RUNNING, JobState.FAILED)
+    for account_id, state, n in (
+        jobs.filter(state__in=counted).order_by().values_list("carrier_account_id", "state").annotate(n=Count("pk"))
+    ):
+        setattr(health[account_id], state, n)
+    for account_id, oldest in (
+        jobs.filter(state=JobState.QUEUED).order_by().values_list("carrier_account_id").annotate(oldest=Min("created_at"))
+    ):
+        health[account_id].oldest_queued = oldest
+    return health

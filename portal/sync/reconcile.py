@@ -425,17 +425,22 @@ class ResolveReport:
 
 
 def resolve_open(
-    account: CarrierAccount, how: str, *, actor=None, delete_unknown: bool = False, batch: int = 200
+    account: CarrierAccount, how: str, *, actor=None, delete_unknown: bool = False, batch: int = 200,
+    only: tuple[str, ...] | None = None,
 ) -> ResolveReport:
     """Resolve every open drift item of ``account`` one way, customers first.
 
     Items are committed ``batch`` at a time (each in its own savepoint), so one that
-    cannot be resolved keeps its reason and stays open while the rest go on.
+    cannot be resolved keeps its reason and stays open while the rest go on. ``only``
+    limits it to those kinds of drift (an import adopts what is unknown or differs, and
+    leaves the portal's objects the carrier lost to a person).
     """
     report = ResolveReport()
     parents = parents_for(account, actor)
     for object_kind in RECONCILERS:  # in their order: each object's customer and owner first
         open_items = Drift.objects.open().filter(carrier_account=account, object_kind=object_kind)
+        if only is not None:
+            open_items = open_items.filter(kind__in=only)
         last = 0
         while drifts := list(open_items.filter(pk__gt=last).order_by("pk")[:batch]):
             last = drifts[-1].pk

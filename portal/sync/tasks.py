@@ -56,17 +56,26 @@ def sweep() -> dict:
     time_limit=settings.SYNC_RECONCILE_TIME_LIMIT + 60,
     soft_time_limit=settings.SYNC_RECONCILE_TIME_LIMIT,
 )
-def reconcile_account(account_id: int) -> dict:
-    """Record the drift of one carrier account (resolving it is for staff)."""
+def reconcile_account(account_id: int, actor_id: int | None = None) -> dict:
+    """Record the drift of one carrier account (resolving it is for staff).
+
+    ``actor_id``: the person who asked ("reconcile now"); the run counts what it reads as
+    it goes, for the page that shows its progress.
+    """
+    from django.contrib.auth import get_user_model
+
     from portal.carriers.models import CarrierAccount
 
-    from .reconcile import ReconcileBusy, reconcile
+    from .progress import CountingAdapter
+    from .reconcile import ReconcileBusy, reading_adapter, reconcile
 
     account = CarrierAccount.objects.filter(pk=account_id, enabled=True).first()
     if account is None:
         return {"account": account_id, "state": "skipped"}
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     try:
-        run = reconcile(account)
+        with CountingAdapter(reading_adapter(account), account.pk) as adapter:
+            run = reconcile(account, actor=actor, adapter=adapter)
     except ReconcileBusy as exc:
         return {"account": account_id, "state": "busy", "error": str(exc)}
     return {"account": account_id, "state": run.state, "drift": run.drift_found, "error": run.error}

@@ -17,12 +17,14 @@ VIEW = "view"
 PROVISION = "provision"  # create, edit, enable/disable, route, release, delete services
 END_CUSTOMER = "end_customer"  # delete or terminate a customer: ends everything it has
 CHANGE_CARRIER_ACCOUNT = "change_carrier_account"
+MANAGE = "manage"  # carrier accounts and the team (the Foundation's manager duties)
 
-MANAGER_ONLY = {END_CUSTOMER, CHANGE_CARRIER_ACCOUNT}
+MANAGER_ONLY = {END_CUSTOMER, CHANGE_CARRIER_ACCOUNT, MANAGE}
 
 REFUSALS = {
     END_CUSTOMER: "Only a manager can terminate or delete a customer.",
     CHANGE_CARRIER_ACCOUNT: "Only a manager can move an object to another carrier account.",
+    MANAGE: "Only a manager can change carrier accounts and the team.",
 }
 
 

@@ -149,6 +149,8 @@ class ObjectListView(ScopedView):
     add_url_name: str | None = None  # the create page, offered in the header and the empty state
     add_label: str = ""  # its button ("Add <verbose name>" unless said)
     empty_text: str = ""
+    intro: str = ""  # a line under the title: what the list is for
+    subnav: str = ""  # a template of tabs that ties the list to its sibling pages
     list_url_name: str = ""
     bulk_url_name: str = ""
 
@@ -209,7 +211,7 @@ class ObjectListView(ScopedView):
         context = self.results(request)
         if request.GET.get("export") == "csv":
             return csv_response(context["table"], self.verbose_name_plural())
-        context.update(title=self.title or self.verbose_name_plural().capitalize())
+        context.update(title=self.title or self.verbose_name_plural().capitalize(), intro=self.intro, subnav=self.subnav)
         if htmx_partial(request):
             return render(request, f"{self.template_name}#results", context)
         return render(request, self.template_name, context)

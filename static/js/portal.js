@@ -34,4 +34,19 @@
       done();
     }
   });
+
+  // A carrier account's form shows only the fields its chosen carrier uses (all of them without JavaScript).
+  function showKindFields(select) {
+    var form = select.closest("form");
+    form.querySelectorAll("[data-kinds]").forEach(function (input) {
+      var field = input.closest(".field");
+      if (field) { field.hidden = input.getAttribute("data-kinds").split(" ").indexOf(select.value) === -1; }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.classList && event.target.classList.contains("carrier-kind")) { showKindFields(event.target); }
+  });
+  function wireKinds() { document.querySelectorAll("select.carrier-kind").forEach(showKindFields); }
+  document.addEventListener("DOMContentLoaded", wireKinds);
+  document.addEventListener("htmx:afterSettle", wireKinds);
 })();

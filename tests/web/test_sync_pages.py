@@ -39,7 +39,8 @@ def failed_job_of_a_customer(reseller, **fields) -> SyncJob:
 
 
 def listed(html: str) -> set[str]:
-    return set(re.findall(r"<td>([^<]+)<br>", html))
+    """The objects of the jobs a sync activity page lists."""
+    return set(re.findall(r'<td data-label="Object"><a href="/staff/sync/\d+/">([^<]+)</a>', html))
 
 
 def test_the_list_is_scoped_and_another_resellers_job_cannot_be_retried(client, staff):
@@ -50,6 +51,8 @@ def test_the_list_is_scoped_and_another_resellers_job_cannot_be_retried(client, 
     assert listed(page) == {ours.object_repr}
     assert 'href="/staff/sync/"' in page  # in the staff navigation
     assert client.post(f"/staff/sync/{theirs.pk}/retry/").status_code == 404
+    assert client.post(f"/staff/sync/{theirs.pk}/do/retry/").status_code == 404
+    assert client.get(f"/staff/sync/{theirs.pk}/").status_code == 404
     theirs.refresh_from_db()
     assert theirs.state == JobState.FAILED
 
@@ -60,25 +63,28 @@ def test_filters_search_and_empty_state(client, staff):
 
     assert listed(client.get(JOBS, {"state": "failed"}).content.decode()) == {failed.object_repr}
     assert listed(client.get(JOBS, {"carrier_account": done.carrier_account_id}).content.decode()) == {"Harbour Lights"}
-    # Typing in the search box (htmx) re-renders only the table.
+    assert listed(client.get(JOBS, {"caused_by": "system"}).content.decode()) == {failed.object_repr, "Harbour Lights"}
+    assert listed(client.get(JOBS, {"age": "1d"}).content.decode()) == set()
+    assert listed(client.get(JOBS, {"age": "last-1h"}).content.decode()) == {failed.object_repr, "Harbour Lights"}
+    # Typing in the search box (htmx) re-renders only the results.
     table = client.get(JOBS, {"q": "not on your account"}, **HTMX).content.decode()
-    assert table.lstrip().startswith('<div id="sync-jobs"') and listed(table) == {failed.object_repr}
-    assert "No sync job matches these filters." in client.get(JOBS, {"state": "running"}).content.decode()
-    oldest_first = client.get(JOBS, {"sort": "created"}).content.decode()
+    assert table.lstrip().startswith('<div class="results"') and listed(table) == {failed.object_repr}
+    assert "No sync jobs match these filters." in client.get(JOBS, {"state": "running"}).content.decode()
+    oldest_first = client.get(JOBS, {"sort": "created_at"}).content.decode()
     assert oldest_first.index(failed.object_repr) < oldest_first.index("Harbour Lights")
 
 
-def test_the_retry_button_queues_the_job_again(client, staff):
+def test_the_retry_action_queues_the_job_again(client, staff):
     job = failed_job_of_a_customer(staff.reseller, last_error="The carrier was down for maintenance.")
-    page = client.get(JOBS, {"state": "failed"}).content.decode()
-    retry_url = f"/staff/sync/{job.pk}/retry/?state=failed"
-    assert f'hx-post="{escape(retry_url)}"' in page
+    page = client.get(f"/staff/sync/{job.pk}/").content.decode()
+    assert f'href="/staff/sync/{job.pk}/do/retry/"' in page and "The carrier was down for maintenance." in page
+    confirm = client.get(f"/staff/sync/{job.pk}/do/retry/").content.decode()
+    assert "attempts counted afresh" in confirm
 
-    table = client.post(retry_url, **HTMX).content.decode()
+    response = client.post(f"/staff/sync/{job.pk}/do/retry/")
 
+    assert response.status_code == 302
     assert SyncJob.objects.filter(object_id=job.object_id, state=JobState.QUEUED).exists()
-    assert f"{job.object_repr}: queued again." in table
-    assert listed(table) == set()  # the list still shows failed jobs only, and this one no longer is
 
 
 def test_the_customer_page_shows_sync_errors_and_polls_only_unfinished_objects(client, staff):
@@ -143,3 +149,29 @@ def test_a_delete_the_carrier_refused_shows_on_the_customers_page_and_can_be_tri
     assert back["Location"] == f"/staff/customers/{customer.pk}/"
     refused.refresh_from_db()
     assert refused.state == JobState.QUEUED
+
+
+def test_bulk_cancel_confirms_first_and_cancels_only_queued_jobs(client, staff):
+    queued = SyncJobFactory.create_batch(2, carrier_account__reseller=staff.reseller)
+    failed = failed_job_of_a_customer(staff.reseller)
+    pks = [job.pk for job in queued] + [failed.pk]
+    confirm = client.post("/staff/sync/bulk/", {"action": "cancel", "pk": pks}).content.decode()
+    assert "Cancel: 2" in confirm and "Does not apply to this one." in confirm
+    assert SyncJob.objects.filter(state=JobState.QUEUED).count() == 2
+    client.post("/staff/sync/bulk/", {"action": "cancel", "pk": pks, "confirm": "yes"})
+    assert SyncJob.objects.filter(pk__in=[job.pk for job in queued], state=JobState.CANCELLED).count() == 2
+    failed.refresh_from_db()
+    assert failed.state == JobState.FAILED
+
+
+def test_a_jobs_story_shows_each_attempt_and_its_requests(client, staff):
+    job = failed_job_of_a_customer(staff.reseller, attempt_log=[
+        {"at": "2026-12-01T10:00:00+00:00", "ms": 120, "outcome": "transient", "error": "timed out",
+         "requests": [{"method": "POST", "path": "/v3/customers", "status": None, "ms": None, "error": "ReadTimeout"}]},
+        {"at": "2026-12-01T10:00:04+00:00", "ms": 45, "outcome": "permanent", "error": "Name is required",
+         "requests": [{"method": "POST", "path": "/v3/customers", "status": 422, "ms": 40, "error": ""}]},
+    ])
+    page = client.get(f"/staff/sync/{job.pk}/").content.decode()
+    assert page.index("Name is required") < page.index("timed out")  # newest first
+    assert "POST /v3/customers" in page and "422" in page and "ReadTimeout" in page
+    assert "1 Dec 2026" in page

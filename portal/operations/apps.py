@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    name = "portal.operations"
+    label = "operations"
+    verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from . import history
+
+        history.connect()

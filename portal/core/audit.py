@@ -1,15 +1,42 @@
-"""Which models the audit log records, and which of their fields it must never show."""
+"""Which models the audit log records, which of their fields it must never show, and what
+each entry notes besides the change: whose the object was, and on whose behalf it changed.
+
+Every entry of an object that belongs to a customer notes that customer and its reseller
+(``additional_data["customer"]``, ``["reseller"]``), read from the object itself as it is
+written, never from a request. A customer's activity page lists exactly these entries: a
+deleted forward destination is still theirs, and a number given to another customer
+later does not show them its previous owner's history.
+
+When staff act in a customer's self-service pages ("view as"), the entry also notes the
+customer they acted for (``additional_data["on_behalf_of"]``); the actor stays the
+staff user. ``actor_words`` tells both in one phrase for every history page.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from auditlog.signals import pre_log
+from django.contrib.contenttypes.models import ContentType
+from django.db.models.signals import pre_save
+
+# On whose behalf the changes of this request are made: {"id": customer pk, "name": ...}.
+_on_behalf: ContextVar[dict | None] = ContextVar("audit_on_behalf", default=None)
+# The owners of the object whose entry is being written: ((content type id, pk), owners).
+_owners_of_next_entry: ContextVar[tuple | None] = ContextVar("audit_owners_of_next_entry", default=None)
 
 
 def register_models() -> None:
+    from portal.branding.models import Branding
     from portal.carriers.models import CarrierAccount
     from portal.customers.models import Customer, CustomerLogin
     from portal.forwards.models import CallForward, ForwardDestination, ForwardWindow
     from portal.numbers.models import EmergencyAddress, Number
+    from portal.selfservice.models import PhoneSettingsLink
     from portal.subscribers.models import Subscriber
     from portal.tenancy.models import Reseller, StaffMembership
     from portal.trunks.models import Trunk
@@ -22,3 +49,94 @@ def register_models() -> None:
     auditlog.register(CarrierAccount, exclude_fields=["credentials"])
     auditlog.register(Subscriber, exclude_fields=["sip_password"])
     auditlog.register(Trunk, exclude_fields=["password"])
+    auditlog.register(Branding, exclude_fields=["logo", "public_key"])
+    # The link's token and the password's digest are not the secret, but lead to it.
+    auditlog.register(PhoneSettingsLink, exclude_fields=["token_hash", "password_digest"])
+
+    pre_log.connect(_note_owners, dispatch_uid="portal-audit-owners")
+    pre_save.connect(_annotate_entry, sender=LogEntry, dispatch_uid="portal-audit-annotate")
+
+
+@contextmanager
+def on_behalf_of(customer) -> Iterator[None]:
+    """Every audit entry written inside notes that its change was made for ``customer``."""
+    token = _on_behalf.set({"id": customer.pk, "name": customer.name})
+    try:
+        yield
+    finally:
+        _on_behalf.reset(token)
+
+
+# ------------------------------------------------------------------ whose an object is
+def _follow(obj, path: str):
+    """The pk at the end of ``path`` ("subscriber__customer"), from the object's own fields."""
+    *hops, last = path.split("__")
+    for hop in hops:
+        if obj is None or getattr(obj, f"{hop}_id", None) is None:
+            return None
+        obj = getattr(obj, hop)
+    if obj is None:
+        return None
+    return obj.pk if last == "pk" else getattr(obj, f"{last}_id", None)
+
+
+def _first(obj, path) -> int | None:
+    for one in (path,) if isinstance(path, str) else path:
+        value = _follow(obj, one)
+        if value is not None:
+            return value
+    return None
+
+
+def owners_of(instance) -> dict[str, int]:
+    """The customer and reseller ``instance`` belongs to (those it has), as its fields say now.
+
+    A forward's destination or time window belongs to whoever its forward belongs to.
+    """
+    if not hasattr(instance, "reseller_path") and getattr(instance, "forward_id", None) is not None:
+        instance = instance.forward
+    owners = {}
+    for key, attribute in (("customer", "customer_path"), ("reseller", "reseller_path")):
+        path = getattr(instance, attribute, None)
+        value = _first(instance, path) if path else None
+        if value is not None:
+            owners[key] = value
+    return owners
+
+
+def _note_owners(sender, instance, **kwargs) -> None:
+    # pre_log comes just before the entry of ``instance`` is made (if there is a change to log).
+    key = (ContentType.objects.get_for_model(sender).pk, str(instance.pk))
+    _owners_of_next_entry.set((key, owners_of(instance)))
+
+
+def _annotate_entry(sender, instance: LogEntry, **kwargs) -> None:
+    if instance.pk is not None:
+        return
+    notes = {}
+    pending = _owners_of_next_entry.get()
+    if pending is not None and pending[0] == (instance.content_type_id, str(instance.object_pk)):
+        notes.update(pending[1])
+        _owners_of_next_entry.set(None)
+    behalf = _on_behalf.get()
+    if behalf is not None:
+        notes["on_behalf_of"] = behalf
+    if notes:
+        instance.additional_data = {**(instance.additional_data or {}), **notes}
+
+
+# ------------------------------------------------------------------ telling who did it
+def actor_words(entry: LogEntry, *, staff_label: str = "staff") -> str:
+    """Who made the change, in words: “Dana Shaw (staff) on behalf of Anchor Clinic”.
+
+    ``staff_label`` is how a reseller's people are called to the reader (a customer
+    reads the portal's name there, never the platform's).
+    """
+    actor = entry.actor
+    if actor is None:
+        return entry.actor_email or "the system"
+    name = actor.get_full_name() or actor.email
+    behalf = (entry.additional_data or {}).get("on_behalf_of")
+    if behalf:
+        return f"{name} ({staff_label}) on behalf of {behalf['name']}"
+    return name

@@ -20,12 +20,13 @@ class CustomerForm(PortalModelForm):
         ("Customer", ["name", "external_ref", "carrier_account"], ""),
         ("Contact", ["contact_name", "email", "phone"], ""),
         ("Address", ["address_line1", "address_line2", "city", "postcode", "country"], ""),
+        ("Self-service", ["self_service_routing"], "What the customer's own logins may change on their pages."),
     ]
 
     class Meta:
         model = Customer
         fields = ["name", "external_ref", "carrier_account", "contact_name", "email", "phone",
-                  "address_line1", "address_line2", "city", "postcode", "country"]
+                  "address_line1", "address_line2", "city", "postcode", "country", "self_service_routing"]
         help_texts = {"external_ref": "Your CRM or billing reference, if any; unique among your customers."}
 
     def __init__(self, *args, reseller=None, **kwargs):

@@ -139,3 +139,11 @@ def accept_invitation(invitation: Invitation, *, password: str, first_name: str 
         raise InvitationUnusable from None
     log.info("invitation %s accepted by user %s", invitation.pk, user.pk)
     return user
+
+
+def update_profile(user, *, first_name: str, last_name: str):
+    """A login's own name, as the pages and the history show it."""
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.full_clean(exclude=["password", "email"])
+    user.save(update_fields=["first_name", "last_name"])
+    return user

@@ -221,9 +221,11 @@ class CustomerDetailView(CustomerViewMixin, ObjectDetailView):
 
             context["jobs"] = jobs_of_customer(self.request, customer)
         elif tab == "history":
-            from portal.ui.history import history_of
+            from portal.core.audit import entries_of_customer
+            from portal.ui.history import SHOWN
 
-            context["entries"] = history_of(customer)
+            # The customer's whole trail: its own record, and everything it has or had.
+            context.update(entries=entries_of_customer(customer.pk)[:SHOWN], show_objects=True)
         return context
 
 

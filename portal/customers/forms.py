@@ -36,6 +36,7 @@ class CustomerForm(PortalModelForm):
         accounts = CarrierAccount.objects.for_request(self.request).filter(enabled=True)
         if reseller is not None:
             accounts = accounts.filter(reseller=reseller)
+        self.fields["self_service_routing"].required = False
         account_field = self.fields["carrier_account"]
         account_field.queryset = accounts
         account_field.required = True
@@ -46,6 +47,10 @@ class CustomerForm(PortalModelForm):
         elif not rights.may(self.access, rights.CHANGE_CARRIER_ACCOUNT):
             account_field.disabled = True
             account_field.help_text = rights.REFUSALS[rights.CHANGE_CARRIER_ACCOUNT]
+
+    def clean_self_service_routing(self):
+        # Not posted (a form of an older page, a script): the customer keeps what it has.
+        return self.cleaned_data.get("self_service_routing") or self.instance.self_service_routing
 
     def clean_country(self):
         country = self.cleaned_data["country"].strip().upper()

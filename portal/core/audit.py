@@ -125,6 +125,12 @@ def _annotate_entry(sender, instance: LogEntry, **kwargs) -> None:
         instance.additional_data = {**(instance.additional_data or {}), **notes}
 
 
+def entries_of_customer(customer_id: int):
+    """Every audit entry noted as the customer's (their objects' changes, deleted ones included), newest first."""
+    return (LogEntry.objects.filter(additional_data__customer=customer_id)
+            .select_related("actor", "content_type").order_by("-timestamp", "-pk"))
+
+
 # ------------------------------------------------------------------ telling who did it
 def actor_words(entry: LogEntry, *, staff_label: str = "staff") -> str:
     """Who made the change, in words: “Dana Shaw (staff) on behalf of Anchor Clinic”.

@@ -17,7 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 
 from portal.branding.brand import brand_for_request
-from portal.core.audit import actor_words
+from portal.core.audit import actor_words, entries_of_customer
 from portal.customers.models import Customer, CustomerLogin
 from portal.forwards.models import CallForward, ForwardDestination, ForwardWindow
 from portal.forwards.preview import days, target_words
@@ -28,7 +28,7 @@ from portal.trunks.models import Trunk
 from portal.ui.forms import national_format
 
 from .models import PhoneSettingsLink
-from .words import forwards_by_owner, forwards_status, status_of
+from .words import forwards_by_owner, forwards_status, phone_label, status_of
 
 # What the customer's trail shows, and what each kind of object is called there.
 LABELS = {
@@ -47,15 +47,18 @@ LABELS = {
 HIDDEN_FIELDS = {"id", "created_at", "updated_at", "carrier_account", "remote_id", "sync_state", "sync_error",
                  "synced_at", "forward", "position", "reseller", "customer", "user", "password_shown_at",
                  "token_hash", "password_digest", "sent_by", "expires_at", "revealed_at"}
+# Fields as the customer's pages call them.
+FIELD_LABELS = {"subscriber": "Phone", "trunk": "Phone system", "primary_number": "Main number", "status": "State",
+                "enabled": "On", "display_name": "Name", "type": "Kind", "target": "Forward to",
+                "timeout": "Ring for (s)", "weekdays": "Days"}
 VERBS = {LogEntry.Action.CREATE: "Added", LogEntry.Action.UPDATE: "Changed", LogEntry.Action.DELETE: "Removed",
          LogEntry.Action.ACCESS: "Looked at"}
 
 
 def entries_of(customer):
-    """The customer's audit entries, newest first."""
+    """The customer's audit entries, newest first: only of the kinds of object this page tells."""
     types = ContentType.objects.get_for_models(*LABELS).values()
-    return (LogEntry.objects.filter(additional_data__customer=customer.pk, content_type__in=types)
-            .select_related("actor__customer_login", "content_type").order_by("-timestamp", "-pk"))
+    return entries_of_customer(customer.pk).filter(content_type__in=types).select_related("actor__customer_login")
 
 
 @dataclass
@@ -68,7 +71,20 @@ class Row:
 
 def rows(entries, customer, request) -> list[Row]:
     brand = brand_for_request(request)
-    return [Row(entry, _what(entry), _changes(entry), _who(entry, customer, request, brand.name)) for entry in entries]
+    names = _names(request, customer)
+    return [Row(entry, _what(entry), _changes(entry, names), _who(entry, customer, request, brand.name))
+            for entry in entries]
+
+
+def _names(request, customer) -> dict[tuple[str, str], str]:
+    """What the customer calls their phones, phone systems and numbers, by field and pk: a change
+    of routing reads “Phone: 201 · Kira → 202 · Ben”. Only the customer's own are named."""
+    names = {("subscriber", str(s.pk)): phone_label(s)
+             for s in Subscriber.objects.for_request(request).filter(customer=customer)}
+    names.update({("trunk", str(t.pk)): t.name for t in Trunk.objects.for_request(request).filter(customer=customer)})
+    names.update({("primary_number", str(n.pk)): national_format(n.e164)
+                  for n in Number.objects.for_request(request).filter(customer=customer)})
+    return names
 
 
 def _who(entry, customer, request, provider: str) -> str:
@@ -105,6 +121,9 @@ def _subject(entry) -> str:
         return f"{days(weekdays)} {values.get('start', '')[:5]}–{values.get('end', '')[:5]}"
     if model is Number:
         return national_format(entry.object_repr)
+    if model is CallForward:
+        kind, _, owner = entry.object_repr.partition(" forward of ")
+        return f"“{kind}” on {national_format(owner) if owner.startswith('+') else owner}"
     if model is CustomerLogin:
         return entry.object_repr.split(" for ")[0]
     return entry.object_repr
@@ -115,7 +134,7 @@ def _what(entry) -> str:
     return f"{VERBS.get(entry.action, 'Changed')} {label}: {_subject(entry)}"
 
 
-def _changes(entry) -> list[tuple[str, str, str]]:
+def _changes(entry, names: dict) -> list[tuple[str, str, str]]:
     """Each changed field as (label, before, after); only for changes (adds and removals say it all)."""
     if entry.action != LogEntry.Action.UPDATE:
         return []
@@ -128,9 +147,10 @@ def _changes(entry) -> list[tuple[str, str, str]]:
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
-        label = str(getattr(field, "verbose_name", name)).capitalize()
+        label = FIELD_LABELS.get(name) or str(getattr(field, "verbose_name", name)).capitalize()
         if field.is_relation:
-            before, after = ("—" if before in ("None", "") else "one"), ("—" if after in ("None", "") else "another")
+            before, after = (names.get((name, value), "another") if value not in ("None", "") else ""
+                             for value in (before, after))
         elif field.choices:
             names = {str(value): str(text) for value, text in field.choices}
             before, after = names.get(before, before), names.get(after, after)

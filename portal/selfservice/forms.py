@@ -22,7 +22,7 @@ class RoutingForm(forms.Form):
     trunk = forms.ModelChoiceField(queryset=Trunk.objects.none(), required=False, label="Phone system (trunk)",
                                    empty_label="Choose a phone system")
     destination = DestinationField(required=False, label="Number or SIP address",
-                                   help_text="As you would dial it (07700 900123), or sip:desk@pbx.example.com.")
+                                   help_text="As you would dial it (07911 123456), or sip:desk@pbx.example.com.")
 
     def __init__(self, *args, request, number, **kwargs):
         kwargs.setdefault("label_suffix", "")

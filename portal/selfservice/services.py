@@ -77,7 +77,8 @@ def link_of(token: str) -> PhoneSettingsLink | None:
 
 
 def reveal_password(link: PhoneSettingsLink) -> str:
-    """The SIP password, this one time: the link is used up by the same statement that claims it."""
+    """The SIP password, this one time: the link is used up by the statement that claims it (committed
+    on its own, so a link found out of date is used up too)."""
     claimed = PhoneSettingsLink.objects.usable().filter(pk=link.pk).update(revealed_at=timezone.now())
     if not claimed:
         raise LinkUnusable

@@ -91,6 +91,10 @@ def _numbers(request, customer):
             .select_related("subscriber", "trunk", "carrier_account"))
 
 
+def _phones(request, customer):
+    return Subscriber.objects.for_request(request).filter(customer=customer)
+
+
 class HomeView(SelfServicePage):
     """Every number, phone and phone system of the customer, with where calls go in plain words."""
 
@@ -149,8 +153,8 @@ def routing_offer(number) -> str:
 
 class PhonePage(SelfServicePage):
     def get_subscriber(self) -> Subscriber:
-        subscribers = Subscriber.objects.for_request(self.request).filter(customer=self.customer)
-        return get_object_or_404(subscribers.select_related("carrier_account"), pk=self.kwargs["pk"])
+        return get_object_or_404(_phones(self.request, self.customer).select_related("carrier_account"),
+                                 pk=self.kwargs["pk"])
 
     def get(self, request, pk: int):
         subscriber = self.get_subscriber()
@@ -408,28 +412,29 @@ class RemoveColleagueView(ColleaguesView):
 
 
 # ------------------------------------------------------------------ live status
-STATUS_OF = {
-    "number": lambda request, customer, pk: status_of(get_object_or_404(_numbers(request, customer), pk=pk)),
-    "phone": lambda request, customer, pk: status_of(get_object_or_404(
-        Subscriber.objects.for_request(request).filter(customer=customer), pk=pk)),
-    "trunk": lambda request, customer, pk: status_of(get_object_or_404(
-        Trunk.objects.for_request(request).filter(customer=customer), pk=pk)),
-    "number-forwards": lambda request, customer, pk: forwards_status(list(CallForward.objects.for_request(request)
-                                                                         .filter(number__customer=customer,
-                                                                                 number=pk))),
-    "phone-forwards": lambda request, customer, pk: forwards_status(list(CallForward.objects.for_request(request)
-                                                                        .filter(subscriber__customer=customer,
-                                                                                subscriber=pk))),
+# What a page may poll, by the name in its URL: (the customer's objects of the kind, their forwards?).
+POLLED = {
+    "number": (_numbers, False),
+    "phone": (_phones, False),
+    "trunk": (lambda request, customer: Trunk.objects.for_request(request).filter(customer=customer), False),
+    "number-forwards": (_numbers, True),
+    "phone-forwards": (_phones, True),
 }
 
 
 class StatusView(SelfServicePage):
-    """An object's state in words, for pages that poll it until it is final."""
+    """An object's (or its forwards') state in words, for pages that poll it until it is final."""
 
     def get(self, request, kind: str, pk: int):
-        if kind not in STATUS_OF:
+        if kind not in POLLED:
             raise Http404("No such kind of object.")
-        status = STATUS_OF[kind](request, self.customer, pk)
+        objects, of_forwards = POLLED[kind]
+        obj = get_object_or_404(objects(request, self.customer), pk=pk)
+        if of_forwards:
+            owner = {"number" if isinstance(obj, Number) else "subscriber": obj}
+            status = forwards_status(list(CallForward.objects.for_request(request).filter(**owner)))
+        else:
+            status = status_of(obj)
         return render(request, "selfservice/_status.html", {"status": status, "kind": kind, "pk": pk})
 
 
@@ -467,8 +472,7 @@ def phone_settings(request, token: str):
     password, outdated = None, False
     if request.method == "POST":
         try:
-            with transaction.atomic():
-                password = services.reveal_password(link)
+            password = services.reveal_password(link)
         except services.LinkOutdated:
             outdated = True
         except services.LinkUnusable:

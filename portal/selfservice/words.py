@@ -17,15 +17,15 @@ from portal.ui.forms import national_format
 
 
 def phone_label(subscriber) -> str:
-    """“Kira (201)”, or “201” without a name."""
-    return f"{subscriber.display_name} ({subscriber.username})" if subscriber.display_name else subscriber.username
+    """“201 · Kira”, or “201” without a name (as the staff pages' pickers say it)."""
+    return f"{subscriber.username} · {subscriber.display_name}" if subscriber.display_name else subscriber.username
 
 
 def routing_words(number) -> str:
     """Where the number's calls go before any forward: a phone, a phone system, a destination."""
     said = national_format(number.e164)
     if number.subscriber_id:
-        return f"Calls to {said} ring {phone_label(number.subscriber)}."
+        return f"Calls to {said} ring phone {phone_label(number.subscriber)}."
     if number.trunk_id:
         return f"Calls to {said} go to your phone system ({number.trunk.name})."
     if number.destination:

@@ -51,6 +51,7 @@ HIDDEN_FIELDS = {"id", "created_at", "updated_at", "carrier_account", "remote_id
 FIELD_LABELS = {"subscriber": "Phone", "trunk": "Phone system", "primary_number": "Main number", "status": "State",
                 "enabled": "On", "display_name": "Name", "type": "Kind", "target": "Forward to",
                 "timeout": "Ring for (s)", "weekdays": "Days"}
+NUMBER_FIELDS = {"destination", "target", "default_cli", "e164"}
 VERBS = {LogEntry.Action.CREATE: "Added", LogEntry.Action.UPDATE: "Changed", LogEntry.Action.DELETE: "Removed",
          LogEntry.Action.ACCESS: "Looked at"}
 
@@ -72,7 +73,7 @@ class Row:
 def rows(entries, customer, request) -> list[Row]:
     brand = brand_for_request(request)
     names = _names(request, customer)
-    return [Row(entry, _what(entry), _changes(entry, names), _who(entry, customer, request, brand.name))
+    return [Row(entry, _what(entry), _changes(entry, names, customer), _who(entry, customer, request, brand.name))
             for entry in entries]
 
 
@@ -134,13 +135,21 @@ def _what(entry) -> str:
     return f"{VERBS.get(entry.action, 'Changed')} {label}: {_subject(entry)}"
 
 
-def _changes(entry, names: dict) -> list[tuple[str, str, str]]:
-    """Each changed field as (label, before, after); only for changes (adds and removals say it all)."""
+def _changes(entry, names: dict, customer) -> list[tuple[str, str, str]]:
+    """Each changed field as (label, before, after); only for changes (adds and removals say it all).
+
+    A change that brought the object to this customer (a number given to them) shows no
+    "before": that was another customer's.
+    """
     if entry.action != LogEntry.Action.UPDATE:
         return []
     model = entry.content_type.model_class()
+    recorded = entry.changes_dict or {}
+    came_from_elsewhere = "customer" in recorded and recorded["customer"][0] != str(customer.pk)
     changes = []
-    for name, (before, after) in (entry.changes_dict or {}).items():
+    for name, (before, after) in recorded.items():
+        if came_from_elsewhere:
+            before = "None"
         if name in HIDDEN_FIELDS:
             continue
         try:
@@ -154,6 +163,8 @@ def _changes(entry, names: dict) -> list[tuple[str, str, str]]:
         elif field.choices:
             names = {str(value): str(text) for value, text in field.choices}
             before, after = names.get(before, before), names.get(after, after)
+        elif name in NUMBER_FIELDS:
+            before, after = (target_words(value) if value not in ("None", "") else "" for value in (before, after))
         changes.append((label, _plain(before), _plain(after)))
     return changes
 

@@ -45,9 +45,10 @@ def register_models() -> None:
         auditlog.register(model)
     auditlog.register(ForwardDestination)
     auditlog.register(ForwardWindow)
-    # Secrets are left out entirely: an audit entry must not become a copy of the secret.
+    # Secrets are left out entirely: an audit entry must not become a copy of the secret. A new
+    # SIP password is recorded as changed (who reset it, and when) with its value concealed.
     auditlog.register(CarrierAccount, exclude_fields=["credentials"])
-    auditlog.register(Subscriber, exclude_fields=["sip_password"])
+    auditlog.register(Subscriber, mask_fields=["sip_password"], mask_callable="portal.core.audit.conceal")
     auditlog.register(Trunk, exclude_fields=["password"])
     auditlog.register(Branding, exclude_fields=["logo", "public_key"])
     # The link's token and the password's digest are not the secret, but lead to it.
@@ -55,6 +56,14 @@ def register_models() -> None:
 
     pre_log.connect(_note_owners, dispatch_uid="portal-audit-owners")
     pre_save.connect(_annotate_entry, sender=LogEntry, dispatch_uid="portal-audit-annotate")
+
+
+CONCEALED = "(concealed)"
+
+
+def conceal(value: str) -> str:
+    """What the audit log keeps of a secret: that there was one, nothing of it."""
+    return "" if value in ("", "None") else CONCEALED
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 
 from portal.branding.brand import brand_for_request
-from portal.core.audit import actor_words, entries_of_customer
+from portal.core.audit import CONCEALED, actor_words, entries_of_customer
 from portal.customers.models import Customer, CustomerLogin
 from portal.forwards.models import CallForward, ForwardDestination, ForwardWindow
 from portal.forwards.preview import days, target_words
@@ -156,13 +156,16 @@ def _changes(entry, names: dict, customer) -> list[tuple[str, str, str]]:
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
-        label = FIELD_LABELS.get(name) or str(getattr(field, "verbose_name", name)).capitalize()
+        label = FIELD_LABELS.get(name) or str(getattr(field, "verbose_name", name))
+        label = label[:1].upper() + label[1:]
         if field.is_relation:
             before, after = (names.get((name, value), "another") if value not in ("None", "") else ""
                              for value in (before, after))
         elif field.choices:
             names = {str(value): str(text) for value, text in field.choices}
             before, after = names.get(before, before), names.get(after, after)
+        elif after == CONCEALED:
+            before, after = ("the old one" if before else ""), "a new one"
         elif name in NUMBER_FIELDS:
             before, after = (target_words(value) if value not in ("None", "") else "" for value in (before, after))
         changes.append((label, _plain(before), _plain(after)))

@@ -103,3 +103,13 @@ def viewing_as(client):
         assert response.status_code == 302 and response["Location"] == "/my/"
 
     return do
+
+
+# The end-to-end test drives a real worker against the sandbox, as the sync tests do.
+from tests.sync.conftest import (  # noqa: E402,F401
+    _purged_broker,
+    carrier_state,
+    sandbox_carrier_account,
+    start_worker,
+    worker,
+)

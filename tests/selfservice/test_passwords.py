@@ -70,6 +70,7 @@ def test_with_re_authentication_the_password_is_shown_once_and_kept_nowhere(clie
                    "/my/account/"]
     for path in later_pages:
         assert password not in client.get(path).content.decode(), path
+    assert "SIP password:</span> the old one → a new one" in client.get("/my/activity/").content.decode()
     assert password not in caplog.text
     for entry in LogEntry.objects.all():
         assert password not in str(entry.changes) and password not in str(entry.additional_data or "")

@@ -38,6 +38,8 @@ def branding_page(request):
         "login_host": branding.login_host or "",
     }
     form = BrandingForm(request.POST or None, request.FILES or None, initial=initial)
+    if not branding.logo_type:
+        del form.fields["remove_logo"]  # nothing to remove
     if request.method == "POST" and form.is_valid():
         try:
             services.set_branding(reseller, actor=request.user, **form.values())

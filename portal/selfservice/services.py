@@ -70,6 +70,15 @@ def _mail(link: PhoneSettingsLink, url: str) -> None:
     send_mail(subject, body, formataddr((brand.name, address)), [link.email])
 
 
+def with_states(subscriber: Subscriber, links) -> list[PhoneSettingsLink]:
+    """The links, each with ``outdated``: the SIP account's password changed after it was sent."""
+    current = _password_digest(subscriber.sip_password) if subscriber.sip_password else ""
+    links = list(links)
+    for link in links:
+        link.outdated = not constant_time_compare(current, link.password_digest)
+    return links
+
+
 def link_of(token: str) -> PhoneSettingsLink | None:
     """The usable link ``token`` names (None: used, expired or unknown)."""
     return (PhoneSettingsLink.objects.usable().select_related("subscriber__customer")

@@ -160,7 +160,8 @@ class PhonePage(SelfServicePage):
         subscriber = self.get_subscriber()
         forwards = list(_forwards(request, subscriber=subscriber))
         numbers = _numbers(request, self.customer).filter(subscriber=subscriber)
-        links = PhoneSettingsLink.objects.for_request(request).filter(subscriber=subscriber).select_related("sent_by")[:5]
+        links = services.with_states(subscriber, PhoneSettingsLink.objects.for_request(request)
+                                     .filter(subscriber=subscriber)[:5])
         return self.render("selfservice/phone.html", {
             "subscriber": subscriber, "forwards": forwards, "words": forward_words(subscriber, forwards),
             "forwards_status": forwards_status(forwards), "forwards_offered": bool(offer(subscriber)[0]),
@@ -480,7 +481,8 @@ def phone_settings(request, token: str):
     response = render(request, "selfservice/phone_settings.html", {
         "subscriber": subscriber, "link": link, "password": password, "outdated": outdated,
         "title": "Your phone settings"})
-    response["Referrer-Policy"] = "no-referrer"
+    # The link's token never leaves in a Referer: the portal's policy (same-origin) sends none to
+    # other sites. (no-referrer would also make the browser post "Origin: null", failing CSRF.)
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -54,7 +54,7 @@ def test_opening_the_link_shows_the_settings_and_no_password_until_asked(client,
     assert page.status_code == 200 and sent["subscriber"].username in html
     assert sent["subscriber"].sip_password not in html
     assert page["Cache-Control"].startswith("max-age=0") or "no-store" in page["Cache-Control"]
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"  # the token goes to no other site in a Referer
     assert client.get(sent["path"]).status_code == 200  # opening it again (a mail scanner) uses nothing up
 
 
@@ -97,3 +97,10 @@ def test_sending_needs_re_authentication_and_a_valid_address(client, log_in, wor
     assert "email%3Dkira%2540anchor.example" in refused["Location"]  # the address is kept for after
     subscriber.refresh_from_db()
     assert subscriber.sip_password == before and not PhoneSettingsLink.objects.exists() and not mail.outbox
+
+
+def test_the_phone_page_tells_what_became_of_each_link(client, log_in, sent, world):
+    reset_sip_password(sent["subscriber"])
+    log_in(world["a"]["user"].user)
+    html = client.get(f"/my/phones/{sent['subscriber'].pk}/").content.decode()
+    assert "To kira@anchor.example" in html and "no longer works (the password changed since)" in html

@@ -191,3 +191,29 @@ def test_a_customer_manages_their_phone_and_staff_view_as_them(live_server, work
         assert busy.destinations.get().target == "+447911123457"
 
     outside_the_event_loop(recorded)
+
+
+@pytest.mark.browser
+def test_a_phone_user_opens_their_one_time_link_in_a_browser(live_server, world, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from portal.selfservice.services import send_phone_settings
+
+    subscriber = world["a"]["subscriber"]
+    with django_capture_on_commit_callbacks(execute=True):
+        send_phone_settings(subscriber, email="kira@anchor.example", actor=world["a"]["user"].user,
+                            site_url=live_server.url)
+    link = re.search(r"http://\S+/phone-settings/[\w-]+/", mail.outbox[-1].body).group(0)
+    subscriber.refresh_from_db()
+    with chromium_page() as page:
+        page.set_viewport_size(PHONE)
+        page.goto(link)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your phone settings")
+        assert subscriber.sip_password not in page.content()  # opening the mail's link shows no password
+        page.get_by_role("button", name="Show my password").click()  # a real POST: CSRF and all
+        expect(page.get_by_label("Password")).to_have_value(subscriber.sip_password)
+        assert no_page_scroll(page)
+        shot(page, "phone-settings-link")
+        page.reload()
+        expect(page.get_by_role("heading", level=1)).to_have_text("This link no longer works")
+        assert subscriber.sip_password not in page.content()

@@ -26,7 +26,8 @@ class Branding(models.Model):
         max_length=60, blank=True, help_text="What your customers see as the portal's name; your company name if empty."
     )
     primary_colour = models.CharField(
-        max_length=7, blank=True, help_text="Buttons and links; the header uses a darker shade. Empty: the portal's blue."
+        max_length=7, blank=True,
+        help_text="Buttons and links; the header uses a darker shade. Empty: the portal's blue.",
     )
     logo = models.BinaryField(blank=True, default=b"", editable=False)
     logo_type = models.CharField(max_length=16, blank=True, editable=False)

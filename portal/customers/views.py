@@ -259,14 +259,19 @@ def login_remove(request, pk: int, login_pk: int):
     login = _login_of(request, pk, login_pk)
     back = reverse("customer_detail_tab", args=[login.customer_id, "logins"])
     if request.method == "POST":
-        try:
-            services.remove_customer_login(login, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, f"{login.user.email} can no longer log in for {login.customer}.")
+        remove_login(request, login)
         return redirect(back)
     return render(request, "ui/action_confirm.html", login_removal_context(login, request.user, back))
+
+
+def remove_login(request, login: CustomerLogin) -> None:
+    """Close ``login`` as the request's user, and say how it went (staff and customer admins alike)."""
+    try:
+        services.remove_customer_login(login, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{login.user.email} can no longer log in for {login.customer}.")
 
 
 def login_removal_context(login: CustomerLogin, by, back_url: str) -> dict:

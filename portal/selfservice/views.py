@@ -18,11 +18,11 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import resolve, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
@@ -33,11 +33,11 @@ from django.views.decorators.http import require_POST
 from portal.accounts import services as account_services
 from portal.accounts.forms import CustomerUserInviteForm
 from portal.accounts.models import Invitation
-from portal.customers import services as customer_services
 from portal.customers.models import Customer, CustomerLogin, SelfServiceRouting
-from portal.customers.views import login_removal_context
+from portal.customers.views import login_removal_context, remove_login
 from portal.forwards.editor import offer
 from portal.forwards.models import CallForward
+from portal.forwards.preview import target_words
 from portal.forwards.views import ForwardEditorMixin
 from portal.numbers.models import EmergencyAddress, Number, NumberStatus
 from portal.numbers.services import update_number
@@ -49,9 +49,15 @@ from portal.ui.forms import add_refusal
 from portal.ui.views import SECRET_KEY_PREFIX, reveal_once
 
 from . import activity, services, viewas
-from .models import PhoneSettingsLink
 from .forms import ProfileForm, RoutingForm, SendSettingsForm
-from .words import forward_words, forwards_by_owner, forwards_status, routing_words, status_of
+from .models import PhoneSettingsLink
+from .words import (
+    forward_words,
+    forwards_by_owner,
+    forwards_status,
+    routing_words,
+    status_of,
+)
 
 USER_MANAGEMENT_WHILE_VIEWING = "Not while you view as the customer: their logins are theirs to manage."
 
@@ -134,8 +140,7 @@ class NumberPage(SelfServicePage):
         if number.subscriber_id:
             words += forward_words(number.subscriber, subscriber_forwards)
         return self.render("selfservice/number.html", {
-            "number": number, "words": words, "forwards": forwards, "forwards_status": forwards_status(forwards),
-            "forwards_offered": bool(offer(number)[0]), "routing": routing_offer(number),
+            "number": number, "words": words, "forwards": forwards, "forwards_offered": bool(offer(number)[0]), "routing": routing_offer(number),
             "emergency": EmergencyAddress.objects.for_request(request).filter(number=number).first(),
             "title": number.e164,
         })
@@ -164,7 +169,7 @@ class PhonePage(SelfServicePage):
                                      .filter(subscriber=subscriber)[:5])
         return self.render("selfservice/phone.html", {
             "subscriber": subscriber, "forwards": forwards, "words": forward_words(subscriber, forwards),
-            "forwards_status": forwards_status(forwards), "forwards_offered": bool(offer(subscriber)[0]),
+            "forwards_offered": bool(offer(subscriber)[0]),
             "numbers": numbers, "links": links, "title": subscriber.username,
         })
 
@@ -205,10 +210,8 @@ class RoutingView(NumberPage):
 
     def initial(self, number) -> dict:
         where = "subscriber" if number.subscriber_id else "trunk" if number.trunk_id else "destination"
-        from portal.forwards.editor import _as_typed
-
         return {"where": where, "subscriber": number.subscriber_id, "trunk": number.trunk_id,
-                "destination": _as_typed(number.destination) if number.destination else ""}
+                "destination": target_words(number.destination) if number.destination else ""}
 
     def get(self, request, pk: int):
         number = self.get_number()
@@ -300,7 +303,7 @@ class SendSettingsView(PhonePage):
             link = services.send_phone_settings(subscriber, email=form.cleaned_data["email"], actor=request.user,
                                                 site_url=request.build_absolute_uri("/"))
             messages.success(request, f"Sent to {link.email}. The link shows the new password once, until "
-                             f"{link.expires_at:%d %b %H:%M}.")
+                             f"{timezone.localtime(link.expires_at):%d %b %H:%M}.")
             return redirect("selfservice_phone", pk=subscriber.pk)
         return self.page(subscriber, form)
 
@@ -323,8 +326,7 @@ class ActivityView(SelfServicePage):
 # ------------------------------------------------------------------ the account
 class AccountView(SelfServicePage):
     def get(self, request):
-        return self.page(ProfileForm(initial={"first_name": request.user.first_name,
-                                              "last_name": request.user.last_name}))
+        return self.page()
 
     def post(self, request):
         if self.viewing_as:
@@ -336,15 +338,16 @@ class AccountView(SelfServicePage):
             return redirect("selfservice_account")
         return self.page(form)
 
-    def page(self, form, invite_form=None):
+    def page(self, form=None, invite_form=None):
         customer, request = self.customer, self.request
+        form = form or ProfileForm(initial={"first_name": request.user.first_name, "last_name": request.user.last_name})
         logins = (CustomerLogin.objects.for_request(request).filter(customer=customer)
                   .select_related("user").order_by("user__email"))
         return self.render("selfservice/account.html", {
             "form": form, "title": "Your account",
             "logins": logins,
             "invitations": Invitation.objects.for_request(request).pending().filter(customer=customer),
-            "invite_form": invite_form or CustomerUserInviteForm(reseller=customer.reseller),
+            "invite_form": invite_form or CustomerUserInviteForm(reseller=customer.reseller, label_suffix=""),
             "may_manage": request.access.customer_admin and not self.viewing_as,
             "has_mfa": Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists(),
         })
@@ -363,7 +366,7 @@ class ColleaguesView(AccountView):
 
     def post(self, request):
         self.check()
-        form = CustomerUserInviteForm(request.POST, reseller=self.customer.reseller)
+        form = CustomerUserInviteForm(request.POST, reseller=self.customer.reseller, label_suffix="")
         if form.is_valid():
             try:
                 invitation = account_services.invite_customer_user(
@@ -374,8 +377,7 @@ class ColleaguesView(AccountView):
             else:
                 messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("selfservice_account")
-        return self.page(ProfileForm(initial={"first_name": request.user.first_name,
-                                              "last_name": request.user.last_name}), invite_form=form)
+        return self.page(invite_form=form)
 
 
 class RevokeInvitationView(ColleaguesView):
@@ -402,13 +404,7 @@ class RemoveColleagueView(ColleaguesView):
 
     def post(self, request, pk: int):
         self.check()
-        login = self.login(pk)
-        try:
-            customer_services.remove_customer_login(login, actor=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, f"{login.user.email} can no longer log in.")
+        remove_login(request, self.login(pk))
         return redirect("selfservice_account")
 
 

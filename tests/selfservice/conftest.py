@@ -30,6 +30,9 @@ from tests.factories import (
 )
 
 
+SIPWISE_SETTINGS = {"username": "portal", "billing_profile_id": "1", "domain": "sip.example.com"}
+
+
 def services_of(customer, *, simwood, sipwise, tag: str) -> dict:
     """A SIP account, a number ringing it (with an always-on forward), a trunk and a second number."""
     subscriber = SubscriberFactory(customer=customer, carrier_account=sipwise, username=f"2{tag}1", display_name="Kira")
@@ -47,12 +50,9 @@ def services_of(customer, *, simwood, sipwise, tag: str) -> dict:
 def world(db):
     reseller, elsewhere = ResellerFactory(name="Northwind Telecom"), ResellerFactory(name="Acme Voice")
     simwood = CarrierAccountFactory(reseller=reseller, kind=CarrierKind.SIMWOOD)
-    sipwise = CarrierAccountFactory(reseller=reseller, kind=CarrierKind.SIPWISE,
-                                    settings={"username": "portal", "billing_profile_id": "1", "domain": "sip.example.com"})
+    sipwise = CarrierAccountFactory(reseller=reseller, kind=CarrierKind.SIPWISE, settings=SIPWISE_SETTINGS)
     other_simwood = CarrierAccountFactory(reseller=elsewhere, kind=CarrierKind.SIMWOOD)
-    other_sipwise = CarrierAccountFactory(reseller=elsewhere, kind=CarrierKind.SIPWISE,
-                                          settings={"username": "portal", "billing_profile_id": "1",
-                                                    "domain": "sip.example.com"})
+    other_sipwise = CarrierAccountFactory(reseller=elsewhere, kind=CarrierKind.SIPWISE, settings=SIPWISE_SETTINGS)
     a = services_of(CustomerFactory(reseller=reseller, name="Anchor Clinic", carrier_account=simwood),
                     simwood=simwood, sipwise=sipwise, tag="0")
     b = services_of(CustomerFactory(reseller=reseller, name="Beacon Legal", carrier_account=simwood),
@@ -69,18 +69,6 @@ def world(db):
     agent = StaffFactory(reseller=reseller, user__first_name="Alex", user__last_name="Agent")
     return {"a": a, "b": b, "c": c, "manager": manager.user, "agent": agent.user, "reseller": reseller,
             "simwood": simwood, "sipwise": sipwise, "outsider": StaffFactory(reseller=elsewhere).user}
-
-
-@pytest.fixture
-def log_in(client):
-    """Log ``user`` in through the real login form."""
-
-    def do(user):
-        response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
-        assert response.status_code == 302, response.content.decode()[:2000]
-        return response
-
-    return do
 
 
 @pytest.fixture
@@ -106,6 +94,7 @@ def viewing_as(client):
 
 
 # The end-to-end test drives a real worker against the sandbox, as the sync tests do.
+from tests.web.conftest import log_in  # noqa: E402,F401  (the real login form)
 from tests.sync.conftest import (  # noqa: E402,F401
     _purged_broker,
     carrier_state,

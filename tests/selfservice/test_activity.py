@@ -8,8 +8,8 @@ from auditlog.models import LogEntry
 
 from portal.forwards.services import ForwardInput, set_forwards
 from portal.numbers.services import update_number
-from portal.sync.models import SyncState
 from portal.subscribers.models import Subscriber
+from portal.sync.models import SyncState
 
 pytestmark = pytest.mark.django_db
 

@@ -76,7 +76,8 @@ def test_a_manager_brands_the_customers_pages(client, log_in, world):
 def test_a_logo_that_is_not_a_small_image_is_refused_and_nothing_changes(client, log_in, world, upload, words):
     set_branding(world["reseller"], portal_name="Northwind Voice")
     log_in(world["manager"])
-    response = post(client, portal_name="Changed", logo=SimpleUploadedFile("logo.png", upload, content_type="image/png"))
+    logo = SimpleUploadedFile("logo.png", upload, content_type="image/png")
+    response = post(client, portal_name="Changed", logo=logo)
     assert response.status_code == 200
     field = response.content.decode().split('class="field field-logo"')[1].split('class="field field-support_email"')[0]
     assert words in field

@@ -30,7 +30,7 @@ def editor_post(owner_kind: str, rows: list[tuple[str, str]], type_: str = "unco
 
 @pytest.fixture
 def unchanged(world):
-    """Asserts, at the end of the test, that customer A's number and forwards are as they were and nothing was queued."""
+    """At the end of the test: customer A's number and forwards are as they were, and nothing was queued."""
     a = world["a"]
     before = (current_forwards(a["number"]), current_forwards(a["subscriber"]),
               Number.objects.filter(pk=a["number"].pk).values().get(), SyncJob.objects.count())

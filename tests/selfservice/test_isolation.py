@@ -133,7 +133,8 @@ def test_a_customer_user_gets_no_staff_page_and_no_admin_page(client, log_in, wo
         path = _filled(route)
         for method in (client.get, client.post):
             response = method(path)
-            assert response.status_code in (302, 403, 404, 405), f"{method.__name__.upper()} {path}: {response.status_code}"
+            said = f"{method.__name__.upper()} {path}: {response.status_code}"
+            assert response.status_code in (302, 403, 404, 405), said
             if response.status_code == 302:  # the admin sends to its login, which refuses a logged-in customer
                 final = client.get(response["Location"], follow=True)
                 assert final.status_code == 403, f"{path} → {response['Location']}: {final.status_code}"

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portal.customers.models import SelfServiceRouting
-from portal.sync.models import SyncState
 from portal.subscribers.models import Subscriber
+from portal.sync.models import SyncState
 from tests.selfservice.conftest import services_of
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,10 @@ pytestmark = pytest.mark.django_db
 AFTER_HOURS = {
     "unconditional-enabled": "on", "unconditional-target": "07911 123457", "unconditional-timeout": "20",
     "unconditional-windows": "3",
-    "unconditional-w0-days": ["0", "1", "2", "3", "4"], "unconditional-w0-start": "00:00", "unconditional-w0-end": "09:00",
-    "unconditional-w1-days": ["0", "1", "2", "3", "4"], "unconditional-w1-start": "17:30", "unconditional-w1-end": "23:59",
+    "unconditional-w0-days": ["0", "1", "2", "3", "4"],
+    "unconditional-w0-start": "00:00", "unconditional-w0-end": "09:00",
+    "unconditional-w1-days": ["0", "1", "2", "3", "4"],
+    "unconditional-w1-start": "17:30", "unconditional-w1-end": "23:59",
     "unconditional-w2-days": ["5", "6"], "unconditional-w2-start": "00:00", "unconditional-w2-end": "23:59",
     "op": "save",
 }

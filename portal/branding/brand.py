@@ -61,7 +61,7 @@ def brand_from(branding: Branding | None, reseller_name: str) -> Brand:
 def brand_of_reseller(reseller_id: int) -> Brand:
     from portal.tenancy.models import Reseller
 
-    branding = Branding.objects.select_related("reseller").filter(reseller_id=reseller_id).first()
+    branding = Branding.objects.select_related("reseller").defer("logo").filter(reseller_id=reseller_id).first()
     if branding is not None:
         return brand_from(branding, branding.reseller.name)
     name = Reseller.objects.filter(pk=reseller_id).values_list("name", flat=True).first()
@@ -70,7 +70,8 @@ def brand_of_reseller(reseller_id: int) -> Brand:
 
 def _brand_of_host(host: str) -> Brand:
     name = host.split(":")[0].lower().rstrip(".")
-    branding = Branding.objects.select_related("reseller").filter(login_host=name).first() if name else None
+    branding = (Branding.objects.select_related("reseller").defer("logo").filter(login_host=name).first()
+                if name else None)
     return brand_from(branding, branding.reseller.name) if branding is not None else NEUTRAL
 
 

@@ -64,7 +64,7 @@ def _cached(request, response: HttpResponse, branding: Branding) -> HttpResponse
 @require_GET
 def theme(request, key: str):
     """The reseller's colours as CSS custom properties (no inline style anywhere: CSP)."""
-    branding = get_object_or_404(Branding, public_key=key)
+    branding = get_object_or_404(Branding.objects.defer("logo"), public_key=key)
     colour = branding.primary_colour
     css = f".brand-theme {{ --accent: {colour}; --accent-dark: {darker(colour)}; }}\n" if colour else ""
     return _cached(request, HttpResponse(css, content_type="text/css; charset=utf-8"), branding)

@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HTTPS_ONLY", "false")  # the test client speaks plain HTTP
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 
 from _sync_harness import describe_setup, setup  # noqa: E402
@@ -39,6 +40,7 @@ def fill_entries(customers: list[int], reseller_id: int, count: int, start: int)
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
+    from portal.core.models import AuditEntryOwner
     from portal.numbers.models import Number
 
     number_type = ContentType.objects.get_for_model(Number)
@@ -46,16 +48,20 @@ def fill_entries(customers: list[int], reseller_id: int, count: int, start: int)
     rng = random.Random(start)
     rows = []
     for i in range(start, start + count):
-        customer = customers[i % len(customers)]
         rows.append(LogEntry(
             content_type=number_type, object_pk=str(i), object_id=i, object_repr=f"+4420{30000000 + i:08d}",
             action=LogEntry.Action.UPDATE, changes={"destination": ["", f"+4479{11000000 + i:08d}"]},
-            timestamp=now - timedelta(minutes=rng.randrange(525_600)),
-            additional_data={"customer": customer, "reseller": reseller_id}))
-        if len(rows) == 5000:
-            LogEntry.objects.bulk_create(rows)
+            timestamp=now - timedelta(minutes=rng.randrange(525_600))))
+        if len(rows) == 5000 or i == start + count - 1:
+            # bulk_create sends no signals: file the entries as the audit log does.
+            made = LogEntry.objects.bulk_create(rows)
+            if made[0].pk is None:  # a database that returns no ids: read them back
+                made = list(LogEntry.objects.filter(object_id__gte=made[0].object_id,
+                                                    object_id__lte=made[-1].object_id).order_by("object_id"))
+            AuditEntryOwner.objects.bulk_create([
+                AuditEntryOwner(entry=entry, customer_id=customers[entry.object_id % len(customers)],
+                                reseller_id=reseller_id, timestamp=entry.timestamp) for entry in made])
             rows = []
-    LogEntry.objects.bulk_create(rows)
 
 
 def measure(client, path: str, runs: int) -> tuple[float, int]:

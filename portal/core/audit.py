@@ -1,11 +1,11 @@
 """Which models the audit log records, which of their fields it must never show, and what
 each entry notes besides the change: whose the object was, and on whose behalf it changed.
 
-Every entry of an object that belongs to a customer notes that customer and its reseller
-(``additional_data["customer"]``, ``["reseller"]``), read from the object itself as it is
-written, never from a request. A customer's activity page lists exactly these entries: a
-deleted forward destination is still theirs, and a number given to another customer
-later does not show them its previous owner's history.
+Every entry of an object that belongs to a customer is filed under that customer and its
+reseller (``AuditEntryOwner``), read from the object itself as it is written, never from a
+request. A customer's trail is exactly these entries: a deleted forward destination is
+still theirs, and a number given to another customer later does not show them its
+previous owner's history.
 
 When staff act in a customer's self-service pages ("view as"), the entry also notes the
 customer they acted for (``additional_data["on_behalf_of"]``); the actor stays the
@@ -22,12 +22,18 @@ from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from auditlog.signals import pre_log
 from django.contrib.contenttypes.models import ContentType
-from django.db.models.signals import pre_save
+from django.db.models.signals import post_save, pre_save
+
+from .models import AuditEntryOwner
 
 # On whose behalf the changes of this request are made: {"id": customer pk, "name": ...}.
 _on_behalf: ContextVar[dict | None] = ContextVar("audit_on_behalf", default=None)
 # The owners of the object whose entry is being written: ((content type id, pk), owners).
 _owners_of_next_entry: ContextVar[tuple | None] = ContextVar("audit_owners_of_next_entry", default=None)
+
+
+def _entry_key(entry) -> tuple[int, str]:
+    return entry.content_type_id, str(entry.object_pk)
 
 
 def register_models() -> None:
@@ -55,7 +61,8 @@ def register_models() -> None:
     auditlog.register(PhoneSettingsLink, exclude_fields=["token_hash", "password_digest"])
 
     pre_log.connect(_note_owners, dispatch_uid="portal-audit-owners")
-    pre_save.connect(_annotate_entry, sender=LogEntry, dispatch_uid="portal-audit-annotate")
+    pre_save.connect(_note_behalf, sender=LogEntry, dispatch_uid="portal-audit-behalf")
+    post_save.connect(_file_under_owners, sender=LogEntry, dispatch_uid="portal-audit-owners-filed")
 
 
 CONCEALED = "(concealed)"
@@ -119,25 +126,27 @@ def _note_owners(sender, instance, **kwargs) -> None:
     _owners_of_next_entry.set((key, owners_of(instance)))
 
 
-def _annotate_entry(sender, instance: LogEntry, **kwargs) -> None:
-    if instance.pk is not None:
-        return
-    notes = {}
-    pending = _owners_of_next_entry.get()
-    if pending is not None and pending[0] == (instance.content_type_id, str(instance.object_pk)):
-        notes.update(pending[1])
-        _owners_of_next_entry.set(None)
+def _note_behalf(sender, instance: LogEntry, **kwargs) -> None:
     behalf = _on_behalf.get()
-    if behalf is not None:
-        notes["on_behalf_of"] = behalf
-    if notes:
-        instance.additional_data = {**(instance.additional_data or {}), **notes}
+    if instance.pk is None and behalf is not None:
+        instance.additional_data = {**(instance.additional_data or {}), "on_behalf_of": behalf}
+
+
+def _file_under_owners(sender, instance: LogEntry, created: bool, **kwargs) -> None:
+    pending = _owners_of_next_entry.get()
+    if not created or pending is None or pending[0] != _entry_key(instance):
+        return
+    _owners_of_next_entry.set(None)
+    owners = pending[1]
+    if owners:
+        AuditEntryOwner.objects.create(entry=instance, customer_id=owners.get("customer"),
+                                       reseller_id=owners.get("reseller"), timestamp=instance.timestamp)
 
 
 def entries_of_customer(customer_id: int):
-    """Every audit entry noted as the customer's (their objects' changes, deleted ones included), newest first."""
-    return (LogEntry.objects.filter(additional_data__customer=customer_id)
-            .select_related("actor", "content_type").order_by("-timestamp", "-pk"))
+    """Every audit entry filed under the customer (their objects' changes, deleted ones included), newest first."""
+    return (LogEntry.objects.filter(owner__customer_id=customer_id)
+            .select_related("actor", "content_type").order_by("-owner__timestamp", "-pk"))
 
 
 # ------------------------------------------------------------------ telling who did it

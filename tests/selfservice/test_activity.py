@@ -44,14 +44,18 @@ def test_a_number_given_to_another_customer_takes_no_history_with_it(client, log
     assert "07911 123457" in html and "07911 000111" not in html
 
 
-def test_every_entry_of_a_customers_object_notes_the_customer(world):
+def test_every_entry_of_a_customers_object_is_filed_under_the_customer(world):
     a = world["a"]
-    for entry in LogEntry.objects.filter(actor__isnull=True, content_type__model__in=["forwarddestination",
-                                                                                     "forwardwindow"]):
-        assert entry.additional_data["customer"] in {world[k]["customer"].pk for k in "abc"}
-        assert entry.additional_data["reseller"] in {world["reseller"].pk, world["c"]["customer"].reseller_id}
+    parts = LogEntry.objects.filter(content_type__model__in=["forwarddestination", "forwardwindow"])
+    assert parts.count() >= 6
+    for entry in parts.select_related("owner"):
+        assert entry.owner.customer_id in {world[k]["customer"].pk for k in "abc"}
+        assert entry.owner.reseller_id in {world["reseller"].pk, world["c"]["customer"].reseller_id}
     customer_entry = LogEntry.objects.get_for_object(a["customer"]).get()
-    assert customer_entry.additional_data == {"customer": a["customer"].pk, "reseller": world["reseller"].pk}
+    assert (customer_entry.owner.customer_id, customer_entry.owner.reseller_id) == (a["customer"].pk,
+                                                                                   world["reseller"].pk)
+    reseller_entry = LogEntry.objects.get_for_object(world["reseller"]).get()
+    assert (reseller_entry.owner.customer_id, reseller_entry.owner.reseller_id) == (None, world["reseller"].pk)
 
 
 def test_changes_on_their_way_and_refused_ones_are_told_in_plain_words(client, log_in, world):

@@ -16,7 +16,8 @@ class RoutingForm(forms.Form):
     """Where a number's calls go: one of the customer's phones or phone systems, or (if the
     reseller allows it) any number or SIP address."""
 
-    where = forms.ChoiceField(label="Calls to this number go to", widget=forms.RadioSelect)
+    where = forms.ChoiceField(label="Calls to this number go to",
+                              widget=forms.RadioSelect(attrs={"data-reveals": "fields"}))
     subscriber = forms.ModelChoiceField(queryset=Subscriber.objects.none(), required=False, label="Phone",
                                         empty_label="Choose a phone")
     trunk = forms.ModelChoiceField(queryset=Trunk.objects.none(), required=False, label="Phone system (trunk)",

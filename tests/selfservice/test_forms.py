@@ -93,7 +93,7 @@ def test_a_routing_destination_that_is_no_number_is_refused_next_to_the_field(cl
     log_in(world["a"]["user"].user)
     response = client.post(f"/my/numbers/{number.pk}/routing/", {"where": "destination", "destination": "my office"})
     assert response.status_code == 200
-    field = block(response.content.decode(), 'class="field field-destination"', "Choose one;")
+    field = block(response.content.decode(), 'class="field field-destination"', "Call forwards still apply")
     assert "is neither a phone number nor a SIP address" in field and 'value="my office"' in field
 
 
@@ -103,7 +103,7 @@ def test_a_number_routed_to_itself_is_refused_next_to_the_field(client, log_in, 
     response = client.post(f"/my/numbers/{number.pk}/routing/",
                            {"where": "destination", "destination": number.e164.replace("+44", "0")})
     assert response.status_code == 200
-    field = block(response.content.decode(), 'class="field field-destination"', "Choose one;")
+    field = block(response.content.decode(), 'class="field field-destination"', "Call forwards still apply")
     assert "cannot forward to itself" in field
 
 

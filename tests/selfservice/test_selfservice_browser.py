@@ -217,3 +217,27 @@ def test_a_phone_user_opens_their_one_time_link_in_a_browser(live_server, world,
         page.reload()
         expect(page.get_by_role("heading", level=1)).to_have_text("This link no longer works")
         assert subscriber.sip_password not in page.content()
+
+
+@pytest.mark.browser
+def test_a_customer_sends_a_numbers_calls_elsewhere_on_a_phone(live_server, world):
+    number = world["a"]["number"]
+    with chromium_page() as page:
+        page.set_viewport_size(PHONE)
+        log_in(page, f"{live_server.url}/my/numbers/{number.pk}/routing/", world["a"]["user"].user.email)
+        # Only the field the choice needs shows (the others come back with their choice).
+        expect(page.get_by_label("Phone", exact=True)).to_be_visible()
+        expect(page.get_by_label("Number or SIP address")).to_be_hidden()
+        page.get_by_label("Another number or a SIP address").check()
+        expect(page.get_by_label("Number or SIP address")).to_be_visible()
+        expect(page.get_by_label("Phone", exact=True)).to_be_hidden()
+        page.get_by_label("Number or SIP address").fill("my office")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(".field-destination .errorlist")).to_contain_text("neither a phone number nor a SIP")
+        expect(page.get_by_label("Number or SIP address")).to_have_value("my office")
+        assert no_page_scroll(page)
+        shot(page, "phone-routing-error")
+        page.get_by_label("Number or SIP address").fill("07911 123457")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(".plain-words")).to_contain_text("go to 07911 123457")
+        shot(page, "phone-number")

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "portal.home",
     "portal.ui",
     "portal.operations",
+    "portal.branding",
+    "portal.selfservice",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +122,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.tenancy.middleware.TenancyMiddleware",
+    "portal.selfservice.viewas.ViewAsMiddleware",  # staff "view as customer": after the access is known
     "portal.ui.middleware.ForbiddenPageMiddleware",
     "portal.accounts.middleware.RequireMfaMiddleware",
     "portal.core.middleware.NoStoreForLoggedInMiddleware",
@@ -140,6 +143,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.tenancy.context_processors.tenancy",
+                "portal.branding.brand.context_processor",
             ],
         },
     },

@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("portal.accounts.urls")),  # first: it overrides one of allauth's pages
     path("accounts/", include("allauth.urls")),
     path("", include("portal.home.urls")),
+    path("", include("portal.selfservice.urls")),
+    path("", include("portal.branding.urls")),
     path("staff/customers/", include("portal.customers.urls")),
     path("staff/sip-accounts/", include("portal.subscribers.urls")),
     path("staff/numbers/", include("portal.numbers.urls")),

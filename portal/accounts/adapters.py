@@ -59,8 +59,16 @@ class EncryptingMfaAdapter(DefaultMFAAdapter):
     """TOTP keys and recovery-code seeds are encrypted at rest like every other secret.
 
     ``decrypt`` also reads a value stored before this adapter (plain), and the key rotation
-    command re-encrypts them with the first key.
+    command re-encrypts them with the first key. A customer's authenticator app names the
+    portal as their reseller brands it, never the platform.
     """
+
+    def get_totp_issuer(self) -> str:
+        from portal.branding.brand import brand_for_request
+
+        request = context.request
+        brand = brand_for_request(request) if request is not None else None
+        return brand.name if brand is not None and brand.name and not brand.is_platform else super().get_totp_issuer()
 
     def encrypt(self, text: str) -> str:
         return crypto.encrypt(text)

@@ -86,7 +86,7 @@ class Invitation(models.Model):
 
     objects = InvitationQuerySet.as_manager()
     reseller_path = "reseller"
-    customer_path = None  # customer users never see invitations
+    customer_path = "customer"  # a customer's admins see (and revoke) their colleagues' invitations
 
     class Meta:
         ordering = ["-created_at"]

@@ -211,13 +211,13 @@ def _audit_login(membership, actor, change: list[str]) -> None:
     """The login's state is the user's, which the audit log does not follow: record it on the membership."""
     from auditlog.context import set_actor
     from auditlog.models import LogEntry
-    from auditlog.signals import post_log
+
+    from portal.core.audit import file_entry
 
     with set_actor(actor):
         entry = LogEntry.objects.log_create(membership, force_log=True, action=LogEntry.Action.UPDATE,
                                             changes={"login": change}, actor=actor)
-    post_log.send(sender=type(membership), instance=membership, action=LogEntry.Action.UPDATE,
-                  changes={"login": change}, log_entry=entry, log_created=True, error=None, pre_log_results=[])
+    file_entry(entry, membership)
 
 
 def end_sessions(user) -> int:
@@ -231,3 +231,11 @@ def end_sessions(user) -> int:
             ended.append(session.session_key)
     Session.objects.filter(session_key__in=ended).delete()
     return len(ended)
+
+
+def update_profile(user, *, first_name: str, last_name: str):
+    """A login's own name, as the pages and the history show it."""
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
+    user.full_clean(exclude=["password", "email"])
+    user.save(update_fields=["first_name", "last_name"])
+    return user

@@ -83,6 +83,7 @@ def accept_invitation(request, token: str):
     invitation = Invitation.from_token(token)
     if invitation is None:
         return _unusable(request)
+    request.brand_reseller_id = invitation.reseller_id  # the page wears its reseller's brand
     form = AcceptInvitationForm(request.POST or None, invitation=invitation)
     if request.method == "POST" and form.is_valid():
         try:

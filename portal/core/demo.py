@@ -23,7 +23,9 @@ from portal.accounts.models import User
 from portal.carriers.kinds import KIND_FIELDS, CarrierKind
 from portal.carriers.models import CarrierAccount
 from portal.carriers import get_adapter
-from portal.customers.models import Customer, CustomerLogin
+from portal.branding.models import Branding
+from portal.branding.services import set_branding
+from portal.customers.models import Customer, CustomerLogin, LoginRole
 from portal.customers.services import create_customer
 from portal.forwards.models import ForwardType
 from portal.forwards.services import ForwardInput, WindowInput, set_forwards
@@ -195,8 +197,16 @@ def seed(sandbox_url: str | None = None, sandbox_token: str | None = None, custo
         ("Northwind Telecom", "northwind", list(CarrierKind.values), 24, "1"),
         ("Acme Voice", "acme", [CarrierKind.SIPWISE, CarrierKind.SIMWOOD], 12, "2"),
     ]
+    # What each reseller's customers see instead of the platform's name (Branding page).
+    brands = {
+        "northwind": {"portal_name": "Northwind Voice", "primary_colour": "#0f766e",
+                      "support_email": "help@northwind.example", "support_phone": "+442079460999"},
+        "acme": {"portal_name": "Acme Phones", "primary_colour": "#9d174d", "support_email": "support@acme.example"},
+    }
     for name, slug, kinds, count, prefix in plans:
         reseller, _ = Reseller.objects.get_or_create(slug=slug, defaults={"name": name})
+        if not Branding.objects.filter(reseller=reseller).exists():  # a manager's own changes stay
+            set_branding(reseller, **brands[slug])
         accounts = [_carrier_account(reseller, kind, sandbox) for kind in kinds]
         _seed_customers(reseller, accounts, customers or count, rng, prefix)
         for role in (Role.MANAGER, Role.AGENT):
@@ -206,6 +216,7 @@ def seed(sandbox_url: str | None = None, sandbox_token: str | None = None, custo
             logins.append(Login(f"{name} {role.label.lower()}", email))
         customer = Customer.objects.filter(reseller=reseller).order_by("external_ref").first()
         customer_user = _user(f"customer@{slug}.example", first_name="Casey")
-        CustomerLogin.objects.get_or_create(user=customer_user, defaults={"customer": customer})
-        logins.append(Login(f"{name} customer user ({customer.name})", customer_user.email))
+        # The demo's customer user is the customer's admin: it may invite and remove colleagues.
+        CustomerLogin.objects.get_or_create(user=customer_user, defaults={"customer": customer, "role": LoginRole.ADMIN})
+        logins.append(Login(f"{name} customer admin ({customer.name})", customer_user.email))
     return logins

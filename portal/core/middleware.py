@@ -81,6 +81,8 @@ class NoStoreForLoggedInMiddleware:
 
     Its content is that user's (customers, SIP accounts, the one-time display of a new
     password): the back button after logging out, or a shared cache, must not show it.
+    A response that says it is the same for everybody (``Cache-Control: public``: a
+    reseller's theme and logo) keeps its own caching.
     """
 
     def __init__(self, get_response):
@@ -89,6 +91,6 @@ class NoStoreForLoggedInMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if user is not None and user.is_authenticated and "public" not in response.get("Cache-Control", ""):
             patch_cache_control(response, no_store=True, private=True)
         return response

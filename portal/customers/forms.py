@@ -20,12 +20,13 @@ class CustomerForm(PortalModelForm):
         ("Customer", ["name", "external_ref", "carrier_account"], ""),
         ("Contact", ["contact_name", "email", "phone"], ""),
         ("Address", ["address_line1", "address_line2", "city", "postcode", "country"], ""),
+        ("Self-service", ["self_service_routing"], "What the customer's own logins may change on their pages."),
     ]
 
     class Meta:
         model = Customer
         fields = ["name", "external_ref", "carrier_account", "contact_name", "email", "phone",
-                  "address_line1", "address_line2", "city", "postcode", "country"]
+                  "address_line1", "address_line2", "city", "postcode", "country", "self_service_routing"]
         help_texts = {"external_ref": "Your CRM or billing reference, if any; unique among your customers."}
 
     def __init__(self, *args, reseller=None, **kwargs):
@@ -35,6 +36,7 @@ class CustomerForm(PortalModelForm):
         accounts = CarrierAccount.objects.for_request(self.request).filter(enabled=True)
         if reseller is not None:
             accounts = accounts.filter(reseller=reseller)
+        self.fields["self_service_routing"].required = False
         account_field = self.fields["carrier_account"]
         account_field.queryset = accounts
         account_field.required = True
@@ -45,6 +47,10 @@ class CustomerForm(PortalModelForm):
         elif not rights.may(self.access, rights.CHANGE_CARRIER_ACCOUNT):
             account_field.disabled = True
             account_field.help_text = rights.REFUSALS[rights.CHANGE_CARRIER_ACCOUNT]
+
+    def clean_self_service_routing(self):
+        # Not posted (a form of an older page, a script): the customer keeps what it has.
+        return self.cleaned_data.get("self_service_routing") or self.instance.self_service_routing
 
     def clean_country(self):
         country = self.cleaned_data["country"].strip().upper()

@@ -14,6 +14,14 @@ class CustomerStatus(models.TextChoices):
     TERMINATED = "terminated", "Terminated"
 
 
+class SelfServiceRouting(models.TextChoices):
+    """Where the customer's own users may send calls to their numbers (self-service)."""
+
+    ANYWHERE = "anywhere", "Their SIP accounts, trunks, or any number or SIP address"
+    OWN = "own", "Only their own SIP accounts and trunks"
+    LOCKED = "locked", "Nowhere: they see the routing but cannot change it"
+
+
 class Customer(Provisioned):
     """An end customer of a reseller."""
 
@@ -29,6 +37,14 @@ class Customer(Provisioned):
     country = models.CharField(max_length=2, blank=True, default="GB", help_text="ISO 3166 code, e.g. GB.")
     external_ref = models.CharField("external reference", max_length=64, blank=True)
     status = models.CharField(max_length=12, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
+    self_service_routing = models.CharField(
+        "number routing in self-service",
+        max_length=12,
+        choices=SelfServiceRouting.choices,
+        default=SelfServiceRouting.ANYWHERE,
+        help_text="Where the customer's users may send the calls to their numbers, where the carrier holds a "
+        "number's routing. Call forwards are theirs to set either way.",
+    )
 
     objects = ScopedQuerySet.as_manager()
     reseller_path = "reseller"
@@ -70,11 +86,21 @@ class Customer(Provisioned):
             raise ValidationError(errors)
 
 
+class LoginRole(models.TextChoices):
+    USER = "user", "User"
+    ADMIN = "admin", "Admin"
+
+
 class CustomerLogin(models.Model):
-    """Lets a user log in for self-service as one customer."""
+    """Lets a user log in for self-service as one customer.
+
+    Every login manages the customer's services; an admin also invites and removes the
+    customer's other logins. Staff grant the admin role (the customer's Logins tab).
+    """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_login")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="logins")
+    role = models.CharField(max_length=8, choices=LoginRole.choices, default=LoginRole.USER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -83,3 +109,7 @@ class CustomerLogin(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} for {self.customer}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == LoginRole.ADMIN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from portal.sync.provisioning import change_by, delete_and_sync, refuse, save_adopted, save_and_sync, service
 
-from .models import Customer, CustomerStatus
+from .models import Customer, CustomerLogin, CustomerStatus, LoginRole
 
 
 @service
@@ -68,3 +68,37 @@ def delete_customer(customer: Customer, *, actor=None, sync: bool = True) -> Non
         raise refuse(None, refusal)
     with change_by(actor):
         delete_and_sync(customer, actor=actor, sync=sync)
+
+
+# ------------------------------------------------------------------ self-service logins
+def set_login_role(login: CustomerLogin, role: str, *, actor=None) -> CustomerLogin:
+    """Make a customer's login an admin (who also manages the customer's logins) or a user."""
+    if role not in LoginRole.values:
+        raise refuse("role", f"“{role}” is not a role of a customer login.")
+    with change_by(actor):
+        login.role = role
+        login.save(update_fields=["role"])
+    return login
+
+
+def removal_refusal(login: CustomerLogin, *, by) -> str | None:
+    """Why ``by`` may not remove ``login`` (None: they may), for pages to say before anyone clicks."""
+    if login.user_id == getattr(by, "pk", None):
+        return "You cannot remove your own login."
+    return None
+
+
+def remove_customer_login(login: CustomerLogin, *, actor=None) -> None:
+    """The person can no longer log in: their login is closed, not deleted.
+
+    The user stays (inactive) so that the audit trail keeps naming who did what; an
+    inactive user's sessions stop working at their next request.
+    """
+    refusal = removal_refusal(login, by=actor)
+    if refusal:
+        raise refuse(None, refusal)
+    user = login.user
+    with change_by(actor):
+        login.delete()
+        user.is_active = False
+        user.save(update_fields=["is_active"])

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from portal.accounts.forms import CustomerUserInviteForm
 from portal.accounts.models import Invitation
 from portal.sync.operations import sync_now
+from portal.tenancy.permissions import staff_required
 from portal.ui import rights
 from portal.ui.views import (
     Action,
@@ -212,7 +216,8 @@ class CustomerDetailView(CustomerViewMixin, ObjectDetailView):
         elif tab == "logins":
             context.update(
                 form=CustomerUserInviteForm(reseller=customer.reseller),
-                logins=CustomerLogin.objects.for_request(self.request).filter(customer=customer).select_related("user"),
+                logins=CustomerLogin.objects.for_request(self.request).filter(customer=customer)
+                .select_related("user").order_by("user__email"),
                 invitations=Invitation.objects.for_request(self.request).pending().filter(customer=customer),
             )
         elif tab == "sync":
@@ -220,7 +225,67 @@ class CustomerDetailView(CustomerViewMixin, ObjectDetailView):
 
             context["jobs"] = jobs_of_customer(self.request, customer)
         elif tab == "history":
-            from portal.ui.history import history_of
+            from portal.core.audit import entries_of_customer
+            from portal.ui.history import SHOWN
 
-            context["entries"] = history_of(customer)
+            # The customer's whole trail: its own record, and everything it has or had.
+            context.update(entries=entries_of_customer(customer.pk)[:SHOWN], show_objects=True)
         return context
+
+
+# ------------------------------------------------------------------ the Logins tab's actions
+def _login_of(request, pk: int, login_pk: int) -> CustomerLogin:
+    customer = get_object_or_404(Customer.objects.for_request(request), pk=pk)
+    return get_object_or_404(
+        CustomerLogin.objects.for_request(request).select_related("user", "customer"), pk=login_pk, customer=customer
+    )
+
+
+@staff_required
+@require_POST
+def login_role(request, pk: int, login_pk: int):
+    """Make a customer's login an admin (it may then invite and remove its colleagues), or a user again."""
+    rights.require(request.access, rights.PROVISION)
+    login = _login_of(request, pk, login_pk)
+    try:
+        services.set_login_role(login, request.POST.get("role", ""), actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{login.user.email} is now {login.get_role_display().lower()} of {login.customer}.")
+    return redirect("customer_detail_tab", pk=login.customer_id, tab="logins")
+
+
+@staff_required
+def login_remove(request, pk: int, login_pk: int):
+    """Close a customer's login, after a confirmation."""
+    rights.require(request.access, rights.PROVISION)
+    login = _login_of(request, pk, login_pk)
+    back = reverse("customer_detail_tab", args=[login.customer_id, "logins"])
+    if request.method == "POST":
+        remove_login(request, login)
+        return redirect(back)
+    return render(request, "ui/action_confirm.html", login_removal_context(login, request.user, back))
+
+
+def remove_login(request, login: CustomerLogin) -> None:
+    """Close ``login`` as the request's user, and say how it went (staff and customer admins alike)."""
+    try:
+        services.remove_customer_login(login, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{login.user.email} can no longer log in for {login.customer}.")
+
+
+def login_removal_context(login: CustomerLogin, by, back_url: str) -> dict:
+    """The confirmation page of a login's removal, for staff and for the customer's admins alike."""
+    return {
+        "object": login.user.email,
+        "action": {"label": "Remove login", "danger": True},
+        "title": f"Remove the login {login.user.email}",
+        "consequence": f"{login.user.get_full_name() or login.user.email} can no longer log in to see or change "
+        f"{login.customer}'s services. What they changed stays in the history, under their name.",
+        "refusal": services.removal_refusal(login, by=by),
+        "back_url": back_url,
+    }

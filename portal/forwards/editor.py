@@ -252,6 +252,8 @@ class ForwardEditor:
                 section.dated_forms.append(form)
 
     def _destination_form(self, type_, i, row, bound) -> DestinationForm:
+        # An empty row is no destination: never validated, so never shown as "required" either.
+        bound = bound and bool(str(row["target"]).strip())
         form = DestinationForm(**self._bind(f"{type_}-d{i}", row, bound, {}))
         form.fields["target"].region = self.region
         return form
@@ -320,12 +322,9 @@ class ForwardEditor:
         inputs = []
         for section in self.sections:
             destinations, windows = [], []
-            for i, form in enumerate(section.destination_forms):
-                if not form.data.get(f"{form.prefix}-target"):
-                    # An empty row is no destination, and no error either (its fields are
-                    # shown as typed, unbound, so the page does not validate it).
-                    section.destination_forms[i] = self._destination_form(section.type, i, section.destinations[i], False)
-                    continue
+            for form in section.destination_forms:
+                if not form.is_bound:
+                    continue  # an empty row is no destination
                 if form.is_valid():
                     timeout = form.cleaned_data["timeout"] if self.caps.ring_timeouts else DEFAULT_TIMEOUT
                     destinations.append((form.cleaned_data["target"], timeout))
@@ -369,8 +368,10 @@ class ForwardEditor:
             section = next((s for s in self.sections if message.startswith(f"Forward “{s.label}”: ")), None)
             if section is not None:
                 section.errors.append(message.split(": ", 1)[1])
-            else:
-                self.errors.append(message)
+                continue
+            # What the carrier cannot hold names the forward by its type ("a no-answer forward can have …").
+            section = next((s for s in self.sections if f"{s.type.replace('_', '-')} forward" in message), None)
+            (section.errors if section is not None else self.errors).append(message)
 
     # -- the preview ---------------------------------------------------------------
     def preview(self) -> list[str]:

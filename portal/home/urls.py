@@ -5,5 +5,4 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("staff/", views.staff_home, name="staff_home"),
-    path("my/", views.selfservice_home, name="selfservice_home"),
 ]

@@ -1,16 +1,12 @@
-"""Landing pages: the staff home and customer pages, and the self-service home."""
+"""Landing pages: where a login lands, and the staff home (the dashboard). Self-service is portal/selfservice."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
-from portal.customers.models import Customer
-from portal.numbers.models import Number
-from portal.subscribers.models import Subscriber
-from portal.tenancy.permissions import customer_required, staff_required
-from portal.trunks.models import Trunk
+from portal.tenancy.permissions import staff_required
 
 
 @login_required
@@ -45,17 +41,3 @@ def staff_home(request):
     context["alerts"], context["alert_count"] = open_alerts(request)
     return render(request, "home/staff_home.html", context)
 
-
-@customer_required
-def selfservice_home(request):
-    customer = get_object_or_404(Customer.objects.for_request(request), pk=request.access.customer_id)
-    return render(request, "home/selfservice_home.html", {"customer": customer, **_services_of(request, customer)})
-
-
-def _services_of(request, customer) -> dict:
-    """The customer's subscribers, numbers and trunks, as far as this request may see them."""
-    return {
-        "subscribers": Subscriber.objects.for_request(request).filter(customer=customer).select_related("primary_number"),
-        "numbers": Number.objects.for_request(request).filter(customer=customer).select_related("subscriber", "trunk"),
-        "trunks": Trunk.objects.for_request(request).filter(customer=customer),
-    }

@@ -5,8 +5,3 @@ class OperationsConfig(AppConfig):
     name = "portal.operations"
     label = "operations"
     verbose_name = "Operations"
-
-    def ready(self) -> None:
-        from . import history
-
-        history.connect()

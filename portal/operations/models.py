@@ -123,19 +123,3 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.subject
-
-
-class AuditScope(models.Model):
-    """Which reseller an audit entry belongs to, written with the entry.
-
-    django-auditlog's entries name their object only by type and id; the object may be
-    gone (a deleted customer) or not carry its reseller directly (a forward). Recording the
-    reseller as the entry is written lets the global audit log be scoped with one join,
-    deleted objects included.
-    """
-
-    entry = models.OneToOneField("auditlog.LogEntry", primary_key=True, on_delete=models.CASCADE, related_name="scope")
-    reseller = models.ForeignKey("tenancy.Reseller", on_delete=models.CASCADE, related_name="+")
-
-    def __str__(self) -> str:
-        return f"entry {self.entry_id} of reseller {self.reseller_id}"

@@ -23,6 +23,7 @@ class Access:
     reseller_id: int | None = None
     role: str | None = None  # manager | agent, for staff
     customer_id: int | None = None  # for customer users
+    customer_admin: bool = False  # a customer user who may also manage the customer's logins
     mfa_required: bool = False  # this login must pass MFA (portal/accounts/middleware.py)
     has_mfa: bool = False  # the user has an authenticator app
 
@@ -64,7 +65,8 @@ def access_for(user) -> Access:
             has_mfa=has_mfa,
         )
     elif (login := _customer_login(user)) is not None:
-        access = Access(reseller_id=login.customer.reseller_id, customer_id=login.customer_id, has_mfa=has_mfa)
+        access = Access(reseller_id=login.customer.reseller_id, customer_id=login.customer_id,
+                        customer_admin=login.is_admin, has_mfa=has_mfa)
     else:
         access = NO_ACCESS
     user._portal_access = access

@@ -527,6 +527,8 @@ def reveal_once(request, obj, secret: str, next_url: str) -> str:
 def show_secret(request, token: str):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    if not (request.access.is_staff or request.access.is_platform_admin):
+        raise PermissionDenied("This page is for reseller staff.")  # customers have their own (/my/)
     entry = request.session.pop(SECRET_KEY_PREFIX + token, None)
     response = render(request, "ui/secret_once.html", {"entry": entry, "title": "New password"})
     response["Cache-Control"] = "no-store"

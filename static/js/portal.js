@@ -19,6 +19,19 @@
     }
   }, true);
 
+  // A choice that names the field it needs (data-reveals): only that field shows. Without
+  // JavaScript every field shows, and the server ignores those not chosen.
+  function revealChosen(choice) {
+    choice.form.querySelectorAll("input[data-reveals][name='" + choice.name + "']").forEach(function (input) {
+      var field = choice.form.querySelector(".field-" + input.value);
+      if (field) { field.hidden = !input.checked; }
+    });
+  }
+  document.querySelectorAll("input[data-reveals]:checked").forEach(revealChosen);
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[data-reveals]")) { revealChosen(event.target); }
+  });
+
   // Copy buttons (a new password shown once).
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-copy-target]") : null;

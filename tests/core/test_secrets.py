@@ -61,3 +61,11 @@ def test_audit_entries_hold_no_secret():
     dumped = " ".join(str(entry.changes) for entry in LogEntry.objects.all())
     assert "Reception" in dumped  # the audit log did record these saves
     assert "NeverInTheLog" not in dumped
+
+
+def test_a_new_sip_password_is_audited_as_changed_with_nothing_of_it():
+    subscriber = SubscriberFactory(sip_password="NeverInTheLog5")
+    subscriber.sip_password = "NeverInTheLog6"
+    subscriber.save()
+    entry = LogEntry.objects.get_for_object(subscriber).filter(action=LogEntry.Action.UPDATE).get()
+    assert entry.changes_dict == {"sip_password": ["(concealed)", "(concealed)"]}

@@ -6,6 +6,7 @@ import pytest
 
 from portal.sync.models import SyncState
 from portal.tenancy.models import Role
+from portal.ui.forms import national_format
 from tests.factories import (
     CarrierAccountFactory,
     CustomerFactory,
@@ -134,5 +135,5 @@ def test_self_service_shows_only_the_own_customer(client, log_in):
     neighbour = NumberFactory(customer=CustomerFactory(reseller=login.customer.reseller))
     log_in(login.user)
     html = client.get("/my/").content.decode()
-    assert own.e164 in html
-    assert neighbour.e164 not in html
+    assert national_format(own.e164) in html  # as people read it at home
+    assert national_format(neighbour.e164) not in html

@@ -19,13 +19,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditScope',
-            fields=[
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='scope', serialize=False, to=settings.AUDITLOG_LOGENTRY_MODEL)),
-                ('reseller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.reseller')),
-            ],
-        ),
-        migrations.CreateModel(
             name='Operation',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

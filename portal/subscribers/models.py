@@ -17,13 +17,15 @@ DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 
-def generate_sip_password(length: int = 24) -> str:
-    """A strong SIP password of letters and digits (every carrier accepts those)."""
+def generate_sip_password(length: int = 24, *, username: str = "") -> str:
+    """A strong SIP password of letters and digits (every carrier accepts those), which the
+    password policy accepts for ``username`` (an extension such as "013" turns up in a
+    random password now and then)."""
     while True:
         password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
         if any(c.islower() for c in password) and any(c.isupper() for c in password) and any(
             c.isdigit() for c in password
-        ):
+        ) and not (len(username) >= 3 and username.lower() in password.lower()):
             return password
 
 

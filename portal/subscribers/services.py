@@ -26,7 +26,7 @@ def check_domain(subscriber: Subscriber) -> None:
 @service
 def create_subscriber(*, customer, actor=None, password: str | None = None, **fields) -> tuple[Subscriber, str]:
     """Create a subscriber; returns it and its SIP password (generated unless given), shown once."""
-    password = password or generate_sip_password()
+    password = password or generate_sip_password(username=fields.get("username", ""))
     fields.setdefault("carrier_account", customer.carrier_account)
     with change_by(actor):
         subscriber = Subscriber(customer=customer, sip_password=password, **fields)
@@ -61,7 +61,7 @@ def _route_primary_number(subscriber: Subscriber, actor) -> None:
 @service
 def reset_sip_password(subscriber: Subscriber, *, actor=None) -> str:
     """A new strong password, sent to the carrier; returned once, never shown again."""
-    password = generate_sip_password()
+    password = generate_sip_password(username=subscriber.username)
     update_subscriber(subscriber, sip_password=password, actor=actor)
     return password
 

@@ -182,7 +182,7 @@ def test_a_customer_manages_their_phone_and_staff_view_as_them(live_server, work
         shot(page, "phone-view-as")
         page.get_by_role("button", name=re.compile("Stop viewing as")).click()
         page.set_viewport_size(DESKTOP)
-        page.get_by_role("link", name="History").click()
+        page.get_by_role("navigation", name="Customer sections").get_by_role("link", name="History").click()
         expect(page.locator(".history").first).to_contain_text("by Dana Shaw (staff) on behalf of Anchor Clinic")
         shot(page, "11-staff-history")
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "template_partials",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs page's files, served by whitenoise
     "django_celery_beat",
     "portal.core",
     "portal.accounts",
@@ -78,6 +79,8 @@ INSTALLED_APPS = [
     "portal.forwards",
     "portal.home",
     "portal.ui",
+    "portal.apitokens",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -276,20 +279,52 @@ SYNC_RECONCILE_TIME_LIMIT = env.int("SYNC_RECONCILE_TIME_LIMIT", default=4 * 360
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "portal.sync.tasks.sweep", "schedule": SYNC_SWEEP_INTERVAL},
     "reconcile-accounts": {"task": "portal.sync.tasks.reconcile_all", "schedule": SYNC_RECONCILE_INTERVAL},
+    "api-idempotency-keys": {"task": "portal.api.tasks.purge_idempotency_keys", "schedule": 3600.0},
 }
 
 # The sandbox carriers (demo and tests): where seed_demo creates its carrier accounts.
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8100")
 SANDBOX_ADMIN_TOKEN = env.str("SANDBOX_ADMIN_TOKEN", default="")
 
+# The REST API (portal/api, docs/api.md): tokens (portal/apitokens) or the session (with CSRF),
+# JSON only, one error shape, a request budget per token in the shared cache.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.apitokens.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsResellerStaff", "portal.api.permissions.TokenMayWrite"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Reseller Portal API", "VERSION": "0.1.0"}
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")  # per token
+API_PAGE_SIZE = 50
+API_MAX_PAGE_SIZE = 500
+API_IDEMPOTENCY_TTL = env.int("API_IDEMPOTENCY_TTL", default=24 * 3600)  # seconds an Idempotency-Key is kept
+# id:secret pairs; the first digests new tokens, all check them (rotation). Unset: derived from SECRET_KEY.
+API_TOKEN_PEPPERS = env.list("API_TOKEN_PEPPERS", default=[])
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reseller Portal API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "defaultModelsExpandDepth": 0, "docExpansion": "none"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.schema.describe_api"],
+    "ENUM_NAME_OVERRIDES": {
+        f"{name}Enum": f"portal.{app}.models.{name}"
+        for app, name in [("customers", "CustomerStatus"), ("subscribers", "SubscriberStatus"),
+                          ("numbers", "NumberStatus"), ("trunks", "TrunkType"), ("forwards", "ForwardType")]
+    },
+}
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False

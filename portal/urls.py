@@ -15,4 +15,6 @@ urlpatterns = [
     path("staff/trunks/", include("portal.trunks.urls")),
     path("", include("portal.ui.urls")),
     path("", include("portal.sync.urls")),
+    path("staff/api-tokens/", include("portal.apitokens.urls")),
+    path("api/", include("portal.api.urls")),
 ]

@@ -155,8 +155,8 @@ def respond_set(owner, context) -> Response:
 # ------------------------------------------------------------------ an owner's set
 SET_EXAMPLE = OpenApiExample("Busy or unanswered: the mobile, then voicemail", request_only=True, value={
     "forwards": [
-        {"type": "busy", "enabled": True, "destinations": [{"target": "+447700900123", "timeout": 20}]},
-        {"type": "no_answer", "enabled": True, "destinations": [{"target": "+447700900123", "timeout": 20},
+        {"type": "busy", "enabled": True, "destinations": [{"target": "+447911123456", "timeout": 20}]},
+        {"type": "no_answer", "enabled": True, "destinations": [{"target": "+447911123456", "timeout": 20},
                                                                 {"target": "sip:voicemail@pbx.example.com",
                                                                  "timeout": 30}],
          "windows": [{"weekdays": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:30",

@@ -75,3 +75,7 @@ def expired_token(world):
 
     ApiToken.objects.filter(pk=issued.token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     return issued.plaintext
+
+
+# A carrier account on the sandbox (real HTTP), as the sync tests make them.
+from tests.sync.conftest import sandbox_carrier_account  # noqa: E402,F401

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from auditlog.models import LogEntry
+from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -25,6 +26,7 @@ from portal.trunks.models import Trunk
 
 from .base import ApiViewSet, ReadMixin
 
+MAX_ID = 2**63 - 1
 ACTIONS = {LogEntry.Action.CREATE: "create", LogEntry.Action.UPDATE: "update", LogEntry.Action.DELETE: "delete",
            LogEntry.Action.ACCESS: "access"}
 
@@ -80,10 +82,19 @@ def visible_entries(request):
     return entries
 
 
+class IdFilter(django_filters.Filter):
+    """A whole number within the database's integers: anything else is a 400, never an overflow."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=0, max_value=MAX_ID, **kwargs)
+
+
 class LogEntryFilterSet(django_filters.FilterSet):
     object_type = django_filters.ChoiceFilter(choices=[(name, name) for name in AUDITED], method="filter_type")
-    object_id = django_filters.NumberFilter()
-    actor = django_filters.NumberFilter(field_name="actor_id", label="The user id of who made the change")
+    object_id = IdFilter()
+    actor = IdFilter(field_name="actor_id", label="The user id of who made the change")
     action = django_filters.ChoiceFilter(choices=[(name, name) for name in ACTIONS.values()], method="filter_action")
     since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")

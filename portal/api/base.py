@@ -134,7 +134,7 @@ class ApiViewSet(viewsets.GenericViewSet):
             data = {**data, **extra}
         headers = {"ETag": concurrency.etag(concurrency.version_of(obj))}
         if status == 201:
-            headers["Location"] = self.detail_url(obj)
+            headers["Location"] = self.request.build_absolute_uri(self.detail_url(obj))
         return Response(data, status=status, headers=headers)
 
     def detail_url(self, obj) -> str:

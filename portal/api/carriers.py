@@ -16,6 +16,7 @@ from portal.carriers.kinds import KIND_FIELDS, CarrierKind
 from portal.carriers.models import CarrierAccount
 
 from .base import ApiSerializer, ApiViewSet, ReadMixin
+from .concurrency import check_if_match, version_of
 from .schema import errors_for
 
 
@@ -76,5 +77,6 @@ class CarrierAccountViewSet(ReadMixin, ApiViewSet):
         account = self.get_object()
         if not self.access.is_manager:
             raise PermissionDenied("Only managers test carrier accounts.")
+        check_if_match(request, version_of(account))
         check = check_connection(account)
         return Response(ConnectionCheckSerializer(check).data)

@@ -30,7 +30,7 @@ from portal.ui.filtersets import PortalFilterSet
 from . import concurrency
 from .base import ApiViewSet, ProvisionedSerializer, ReadMixin, ScopedRelatedField
 from .idempotency import idempotent
-from .schema import ETAG, IF_MATCH, errors_for
+from .schema import errors_for
 
 OWNERS = {"subscriber": Subscriber, "number": Number}
 
@@ -168,7 +168,7 @@ class OwnerForwardsMixin:
     """``GET``/``PUT …/{id}/forwards/``: the owner's whole set of forwards at once."""
 
     @extend_schema(methods=["GET"], summary="Its call forwards", responses={200: ForwardSetSerializer})
-    @extend_schema(methods=["PUT"], summary="Set its call forwards (the whole set)", parameters=[IF_MATCH, ETAG],
+    @extend_schema(methods=["PUT"], summary="Set its call forwards (the whole set)",
                    request=ForwardSetInputSerializer, responses={200: ForwardSetSerializer, **errors_for(400, 412)},
                    examples=[SET_EXAMPLE],
                    description="Replaces the set: a type left out is removed. Only what the owner's carrier can "

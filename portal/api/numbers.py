@@ -29,9 +29,9 @@ from .base import (
     refusal_is_conflict,
 )
 from .errors import CarrierUnavailable, Conflict
-from .idempotency import idempotent
-from .schema import ETAG, IF_MATCH, errors_for
 from .forwards import OwnerForwardsMixin
+from .idempotency import idempotent
+from .schema import errors_for
 from .sync import SyncNowMixin
 
 
@@ -130,7 +130,6 @@ class NumberViewSet(OwnerForwardsMixin, SyncNowMixin, CreateMixin, UpdateMixin, 
         return services.update_number(number, actor=self.request.user, **changes)
 
     @extend_schema(request=None, responses={200: NumberSerializer, **errors_for(404, 409)}, summary="Release",
-                   parameters=[IF_MATCH, ETAG],
                    description="Gives the number back to the carrier; the customer loses it, its routing and "
                                "forwards are cleared. The record stays, as released, for the history.")
     @action(detail=True, methods=["post"])
@@ -146,7 +145,7 @@ class NumberViewSet(OwnerForwardsMixin, SyncNowMixin, CreateMixin, UpdateMixin, 
 
     @extend_schema(methods=["GET"], summary="Its 999 address", responses={200: EmergencyAddressSerializer})
     @extend_schema(methods=["PUT"], summary="Set its 999 address", request=EmergencyAddressSerializer,
-                   responses={200: EmergencyAddressSerializer}, parameters=[IF_MATCH, ETAG],
+                   responses={200: EmergencyAddressSerializer},
                    description="Where the line is, for the emergency services; sent to the carrier with the number "
                                "(only carriers that hold one: 400 otherwise). Every line is required.")
     @action(detail=True, methods=["get", "put"], url_path="emergency-address")

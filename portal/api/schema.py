@@ -106,13 +106,13 @@ class PortalAutoSchema(AutoSchema):
             codes.add(409)
         if self._idempotent():
             codes.add(422)
-        if method in ("PUT", "PATCH", "DELETE") and self._has_id():
+        if method in ("PUT", "PATCH", "DELETE", "POST") and self._has_id():
             codes |= {409, 412}
         return codes
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
-        if self.method in ("PUT", "PATCH", "DELETE") and self._has_id():
+        if self.method in ("PUT", "PATCH", "DELETE", "POST") and self._has_id():
             parameters.append(IF_MATCH)
         if self._idempotent():
             parameters += [IDEMPOTENCY_KEY, REPLAYED]

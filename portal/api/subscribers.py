@@ -24,9 +24,9 @@ from .base import (
     ScopedRelatedField,
     UpdateMixin,
 )
+from .forwards import OwnerForwardsMixin
 from .idempotency import idempotent
 from .schema import errors_for
-from .forwards import OwnerForwardsMixin
 from .sync import SyncNowMixin
 
 

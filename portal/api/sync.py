@@ -10,12 +10,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from portal.sync.filters import SyncJobFilter
-from portal.sync.models import Drift, DriftKind, Resolution, SyncJob
+from portal.sync.models import Drift, DriftKind, ErrorKind, Resolution, SyncJob
 from portal.sync.operations import retry_job, sync_now
 from portal.sync.reconcile import ADOPT, PUSH, DriftResolutionError, resolve
 from portal.ui.filtersets import carrier_accounts
 
 from .base import ApiSerializer, ApiViewSet, ReadMixin, refusal_is_conflict
+from .concurrency import check_if_match, version_of
 from .errors import error_body
 from .idempotency import idempotent
 from .schema import errors_for
@@ -23,8 +24,10 @@ from .schema import errors_for
 
 # ------------------------------------------------------------------ sync jobs
 class SyncJobSerializer(serializers.ModelSerializer):
-    caused_by = serializers.SlugRelatedField(slug_field="email", read_only=True,
-                                             help_text="Whose change it carries (empty: the system's).")
+    caused_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True,
+                                             help_text="Whose change it carries (null: the system's).")
+    error_kind = serializers.ChoiceField(choices=ErrorKind.choices, allow_blank=True, read_only=True,
+                                         help_text="Why a queued job waits, or permanent for a refusal; empty: none.")
 
     class Meta:
         model = SyncJob
@@ -52,6 +55,7 @@ class SyncJobViewSet(ReadMixin, ApiViewSet):
     @idempotent
     def retry(self, request, pk=None):
         job = self.get_object()
+        check_if_match(request, version_of(job))
 
         def change():
             # Not locked here: retry_job takes the object's rows before the job's, the
@@ -68,7 +72,7 @@ class SyncNowMixin:
     @extend_schema(request=None, responses={202: SyncJobSerializer(many=True), **errors_for(404, 409)},
                    summary="Sync now", description="Queues a push of the object as the portal holds it; answers "
                    "with the sync jobs queued (none when it is on no carrier account).")
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)
     @idempotent
     def sync(self, request, pk=None):
         def change(obj):
@@ -102,7 +106,9 @@ class DriftFilterSet(django_filters.FilterSet):
 
 
 class DriftSerializer(ApiSerializer):
-    resolved_by = serializers.SlugRelatedField(slug_field="email", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="email", read_only=True, allow_null=True)
+    resolution = serializers.ChoiceField(choices=Resolution.choices, allow_blank=True, read_only=True,
+                                         help_text="How it was resolved; empty while open.")
     diff = serializers.DictField(read_only=True, help_text="Each field that differs: [ours, theirs].")
     theirs = serializers.DictField(read_only=True, help_text="Everything the carrier said about the object.")
 
@@ -139,6 +145,7 @@ class DriftViewSet(ReadMixin, ApiViewSet):
     @idempotent
     def resolve(self, request, pk=None):
         drift = self.get_object()
+        check_if_match(request, version_of(drift))
         form = ResolveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
 

@@ -24,6 +24,7 @@ from .base import (
     UpdateMixin,
     refusal_is_conflict,
 )
+from .concurrency import check_if_match, version_of
 from .schema import errors_for
 from .sync import SyncNowMixin
 
@@ -106,6 +107,7 @@ class TrunkViewSet(SyncNowMixin, CreateMixin, UpdateMixin, DestroyMixin, ReadMix
     @action(detail=True, methods=["post"], url_path="take-password")
     def take_password(self, request, pk=None):
         trunk = self.get_object()
+        check_if_match(request, version_of(trunk))
         with refusal_is_conflict():
             password = services.take_password(trunk, actor=request.user)
         return Response({"password": password})

@@ -172,7 +172,22 @@ and ordered with `?ordering=` (`-` for descending).
 """
 
 
+TAGS = [
+    ("customers", "Your customers: who everything else belongs to."),
+    ("subscribers", "SIP accounts (extensions) of a customer; their call forwards as a set."),
+    ("numbers", "Phone numbers: add from a carrier, assign, route, set a 999 address, release."),
+    ("available-numbers", "What a carrier account offers now, to add with POST /api/v1/numbers/."),
+    ("trunks", "SIP trunks of a customer's PBX."),
+    ("forwards", "Call forwards one by one (each owner's set is also under its subscriber or number)."),
+    ("carrier-accounts", "Where things are provisioned (credentials are never shown); managers test them."),
+    ("sync-jobs", "Each change on its way to a carrier, and the carrier's answer; retry the failed ones."),
+    ("drift", "What reconciliation found different at a carrier; resolve it either way."),
+    ("audit-log", "Who changed what, when, field by field."),
+]
+
+
 def describe_api(result, generator, request, public):
-    """drf-spectacular post-processing hook: the API's own introduction, at the top of the docs."""
+    """drf-spectacular post-processing hook: the API's own introduction and its sections, in order."""
     result.setdefault("info", {})["description"] = DESCRIPTION
+    result["tags"] = [{"name": name, "description": text} for name, text in TAGS]
     return result

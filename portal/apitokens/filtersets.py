@@ -13,7 +13,8 @@ class TokenFilterSet(django_filters.FilterSet):
         method="search", label="Search",
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "What uses it, or how it starts (rpt_…)"}),
     )
-    state = django_filters.ChoiceFilter(choices=TokenState.choices, method="filter_state", empty_label="Any state")
+    state = django_filters.ChoiceFilter(choices=TokenState.choices, method="filter_state", empty_label="Any state",
+                                        label="State")
 
     class Meta:
         model = ApiToken

@@ -86,7 +86,9 @@ def clean_allowed_ips(values) -> list[str]:
         except ValidationError as exc:
             problems.extend(exc.messages)
         else:
-            cleaned.append(str(ipaddress.ip_network(text, strict=False)))
+            network = ipaddress.ip_network(text, strict=False)
+            single = network.prefixlen == network.max_prefixlen  # one address reads as itself
+            cleaned.append(str(network.network_address) if single else str(network))
     if problems:
         raise ValidationError({"allowed_ips": problems})
     return cleaned

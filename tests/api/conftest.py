@@ -77,5 +77,11 @@ def expired_token(world):
     return issued.plaintext
 
 
-# A carrier account on the sandbox (real HTTP), as the sync tests make them.
-from tests.sync.conftest import sandbox_carrier_account  # noqa: E402,F401
+# Carrier accounts on the sandbox (real HTTP) and real worker processes, as the sync tests have them.
+from tests.sync.conftest import (  # noqa: E402,F401
+    _purged_broker,
+    carrier_state,
+    sandbox_carrier_account,
+    start_worker,
+    worker,
+)

@@ -89,7 +89,7 @@ def test_customers_list_filter_create_read_update_delete(api, world):
     body = created.json()
     assert body["phone"] == "+442079460999"  # normalised by the model, as on the pages
     assert body["sync_state"] == SyncState.PENDING and body["reseller"] == a["reseller"].pk
-    assert created["Location"] == f"/api/v1/customers/{body['id']}/"
+    assert created["Location"] == f"http://testserver/api/v1/customers/{body['id']}/"
     assert created["ETag"] == f'W/"{body["version"]}"'
     customer = Customer.objects.get(pk=body["id"])
     # Through the service: audited with the token's user as actor, and an outbox row.

@@ -87,6 +87,17 @@ def test_keys_expire_and_are_purged(api, world):
     assert not IdempotentRequest.objects.exists()
 
 
+def test_expired_keys_are_purged_hourly_by_beat():
+    from django.conf import settings
+
+    from portal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["api-idempotency-keys"]
+    assert entry["schedule"] == 3600.0
+    app.loader.import_default_modules()  # what a worker does at start: the tasks of every app
+    assert entry["task"] in app.tasks
+
+
 @pytest.mark.parametrize("key", ["", "has space", "ü", "x" * 256])
 def test_a_malformed_key_is_a_400(api, world, key):
     response = api.as_(world["a"]["token"]).post(CUSTOMERS, body(world), HTTP_IDEMPOTENCY_KEY=key)

@@ -90,8 +90,9 @@ def create_customers(client, account, first: int, last: int) -> tuple[float, flo
 
 
 def settle() -> None:
-    """The database as it is in service after a bulk load: statistics made, the write log folded in
-    (PostgreSQL's autovacuum, SQLite's automatic checkpoints), not paid for by the next requests."""
+    """The database as it is in service some time after a bulk load: on PostgreSQL vacuumed and
+    analysed (as autovacuum leaves it), on SQLite with the write-ahead log folded in (as its
+    automatic checkpoints leave it), so that the next requests do not pay for the load."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -99,7 +100,6 @@ def settle() -> None:
             cursor.execute("VACUUM ANALYZE")
         else:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            cursor.execute("ANALYZE")
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ server's, not the budget's.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -51,23 +50,6 @@ PAGES = [
     ("customers, search", "/api/v1/customers/?q=Customer+00321"),
     ("sync jobs, first page", "/api/v1/sync-jobs/"),
 ]
-
-
-def measure(client, path: str, runs: int) -> tuple[float, int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(2):
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code, response.content[:300])
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(path)
-    return statistics.median(times), len(queries)
 
 
 def create_customers(client, account, first: int, last: int) -> tuple[float, float, int]:
@@ -106,12 +88,12 @@ def main() -> int:
     cleanup = setup("api_lists")
     from django.conf import settings
     from django.test import Client, override_settings
+    from staff_lists import fill, measure
 
     from portal.apitokens.services import create_token
     from portal.carriers.models import CarrierAccount
     from portal.celery import app
     from portal.tenancy.models import Reseller
-    from staff_lists import fill
     from tests.factories import StaffFactory
 
     storages = {**settings.STORAGES,

@@ -72,8 +72,9 @@ def visible_entries(request):
     in_scope = Q()
     for name, (_, scoped) in AUDITED.items():
         in_scope |= Q(content_type_id=by_name[name], object_id__in=scoped(request).values("pk"))
-    by_our_people = Q(actor_id__in=StaffMembership.objects.filter(reseller_id=access.reseller_id).values("user_id")) | Q(
-        actor_id__in=CustomerLogin.objects.filter(customer__reseller_id=access.reseller_id).values("user_id"))
+    staff = StaffMembership.objects.filter(reseller_id=access.reseller_id).values("user_id")
+    logins = CustomerLogin.objects.filter(customer__reseller_id=access.reseller_id).values("user_id")
+    by_our_people = Q(actor_id__in=staff) | Q(actor_id__in=logins)
     entries = entries.filter(in_scope | by_our_people)
     if not access.is_manager:
         # Agents see the log of their own tokens only, as on their pages.

@@ -27,6 +27,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
+from portal.carriers.models import CarrierAccount
+from portal.customers.models import Customer
 from portal.sync.models import Provisioned
 from portal.sync.provisioning import service
 from portal.ui import rights
@@ -40,15 +42,14 @@ ID_PATTERN = r"[0-9]{1,18}"  # larger ids are no ids: 404, never an integer over
 
 # ------------------------------------------------------------------ serializers
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
-    """An object the caller may see, by id; another reseller's id is "does not exist"."""
+    """An object the caller may see, by id; another reseller's id is "does not exist".
 
-    def __init__(self, **kwargs):
-        self.limit = kwargs.pop("limit", None)
-        super().__init__(**kwargs)
+    ``queryset`` names the model (and lets the schema see it); the objects offered are the
+    request's, through the scoping helper.
+    """
 
     def get_queryset(self):
-        queryset = self.queryset.model.objects.for_request(self.context["request"])
-        return queryset.filter(**self.limit) if self.limit else queryset
+        return self.queryset.model.objects.for_request(self.context["request"])
 
 
 class ApiSerializer(serializers.ModelSerializer):
@@ -79,6 +80,23 @@ class ProvisionedSerializer(ApiSerializer):
             if name in fields:
                 fields[name].read_only = True
         return fields
+
+
+class CustomerServiceSerializer(ProvisionedSerializer):
+    """Something a customer has (a SIP account, a trunk): its customer is set once, and its carrier
+    account is the customer's own unless named (the service fills it in)."""
+
+    customer = ScopedRelatedField(queryset=Customer.objects.all(), help_text="Whose it is; set when it is added.")
+    carrier_account = ScopedRelatedField(
+        queryset=CarrierAccount.objects.all(), required=False,
+        help_text="Where it is provisioned; the customer's own unless given. Only a manager moves it later.")
+
+    def validate(self, data):
+        customer = data.get("customer") or getattr(self.instance, "customer", None)
+        account = data.get("carrier_account")
+        if customer is not None and account is not None and account.reseller_id != customer.reseller_id:
+            raise serializers.ValidationError({"carrier_account": "That carrier account belongs to another reseller."})
+        return data
 
 
 # ------------------------------------------------------------------ viewsets
@@ -209,6 +227,19 @@ class ApiViewSet(viewsets.GenericViewSet):
     def check_update(self, obj, data: dict) -> None:
         """Rights a change needs beyond provisioning (raise PermissionDenied)."""
         self.check_carrier_account_change(obj, data)
+
+
+class CustomerServiceMixin:
+    """The viewset of something a customer has: it stays with its customer."""
+
+    def check_update(self, obj, data):
+        super().check_update(obj, data)
+        if "customer" in data and data["customer"].pk != obj.customer_id:
+            name = obj._meta.verbose_name
+            raise DjangoValidationError({"customer": f"A {name} stays with its customer: add a new one there."})
+
+    def changes(self, data: dict) -> dict:
+        return {name: value for name, value in data.items() if name != "customer"}
 
 
 class ReadMixin:

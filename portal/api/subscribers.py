@@ -8,8 +8,6 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.carriers.models import CarrierAccount
-from portal.customers.models import Customer
 from portal.numbers.models import Number
 from portal.subscribers import services
 from portal.subscribers.filtersets import SubscriberFilterSet
@@ -18,6 +16,8 @@ from portal.subscribers.models import Subscriber
 from .base import (
     ApiViewSet,
     CreateMixin,
+    CustomerServiceMixin,
+    CustomerServiceSerializer,
     DestroyMixin,
     ProvisionedSerializer,
     ReadMixin,
@@ -30,11 +30,7 @@ from .schema import errors_for
 from .sync import SyncNowMixin
 
 
-class SubscriberSerializer(ProvisionedSerializer):
-    customer = ScopedRelatedField(queryset=Customer.objects.all(), help_text="Whose SIP account it is; set once.")
-    carrier_account = ScopedRelatedField(
-        queryset=CarrierAccount.objects.all(), required=False,
-        help_text="Where it is provisioned; the customer's own unless given. Only a manager moves it later.")
+class SubscriberSerializer(CustomerServiceSerializer):
     primary_number = ScopedRelatedField(
         queryset=Number.objects.all(), required=False, allow_null=True,
         help_text="The number it calls from and is reached on; one of its customer's numbers.")
@@ -52,13 +48,6 @@ class SubscriberSerializer(ProvisionedSerializer):
         extra_kwargs = {"domain": {"required": False, "help_text": "The SIP domain; carriers that keep their "
                                    "subscribers in the account's own domain fill it in."}}
         validators = []
-
-    def validate(self, data):
-        customer = data.get("customer") or getattr(self.instance, "customer", None)
-        account = data.get("carrier_account")
-        if customer is not None and account is not None and account.reseller_id != customer.reseller_id:
-            raise serializers.ValidationError({"carrier_account": "That carrier account belongs to another reseller."})
-        return data
 
 
 class SubscriberCreatedSerializer(SubscriberSerializer):
@@ -88,7 +77,8 @@ class PasswordSerializer(serializers.Serializer):
     destroy=extend_schema(summary="Delete a SIP account", description="Its numbers stay with the customer, "
                           "routed nowhere until routed again."),
 )
-class SubscriberViewSet(OwnerForwardsMixin, SyncNowMixin, CreateMixin, UpdateMixin, DestroyMixin, ReadMixin, ApiViewSet):
+class SubscriberViewSet(CustomerServiceMixin, OwnerForwardsMixin, SyncNowMixin, CreateMixin, UpdateMixin,
+                        DestroyMixin, ReadMixin, ApiViewSet):
     model = Subscriber
     serializer_class = SubscriberSerializer
     filterset_class = SubscriberFilterSet
@@ -108,14 +98,11 @@ class SubscriberViewSet(OwnerForwardsMixin, SyncNowMixin, CreateMixin, UpdateMix
 
     def check_update(self, subscriber, data):
         super().check_update(subscriber, data)
-        if "customer" in data and data["customer"].pk != subscriber.customer_id:
-            raise ValidationError({"customer": "A SIP account stays with its customer: add a new one there."})
         if "password" in data:
             raise ValidationError({"password": "Set on creation only: reset the password to change it."})
 
     def perform_update(self, subscriber, data):
-        changes = {name: value for name, value in data.items() if name != "customer"}
-        return services.update_subscriber(subscriber, actor=self.request.user, **changes)
+        return services.update_subscriber(subscriber, actor=self.request.user, **self.changes(data))
 
     def perform_destroy(self, subscriber):
         services.delete_subscriber(subscriber, actor=self.request.user)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.carriers.models import CarrierAccount
-from portal.customers.models import Customer
 from portal.trunks import services
 from portal.trunks.filtersets import TrunkFilterSet
 from portal.trunks.models import Trunk
@@ -17,10 +14,11 @@ from portal.trunks.models import Trunk
 from .base import (
     ApiViewSet,
     CreateMixin,
+    CustomerServiceMixin,
+    CustomerServiceSerializer,
     DestroyMixin,
     ProvisionedSerializer,
     ReadMixin,
-    ScopedRelatedField,
     UpdateMixin,
     refusal_is_conflict,
 )
@@ -29,11 +27,7 @@ from .schema import errors_for
 from .sync import SyncNowMixin
 
 
-class TrunkSerializer(ProvisionedSerializer):
-    customer = ScopedRelatedField(queryset=Customer.objects.all(), help_text="Whose trunk it is; set once.")
-    carrier_account = ScopedRelatedField(
-        queryset=CarrierAccount.objects.all(), required=False,
-        help_text="Where it is provisioned; the customer's own unless given. Only a manager moves it later.")
+class TrunkSerializer(CustomerServiceSerializer):
     allowed_ips = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, max_length=100,
         help_text="Addresses or networks the PBX calls from: [\"192.0.2.10\", \"198.51.100.0/24\"].")
@@ -51,13 +45,6 @@ class TrunkSerializer(ProvisionedSerializer):
 
     def get_password_available(self, trunk) -> bool:
         return bool(trunk.password) and trunk.password_shown_at is None
-
-    def validate(self, data):
-        customer = data.get("customer") or getattr(self.instance, "customer", None)
-        account = data.get("carrier_account")
-        if customer is not None and account is not None and account.reseller_id != customer.reseller_id:
-            raise serializers.ValidationError({"carrier_account": "That carrier account belongs to another reseller."})
-        return data
 
 
 class TrunkPasswordSerializer(serializers.Serializer):
@@ -78,7 +65,7 @@ class TrunkPasswordSerializer(serializers.Serializer):
     partial_update=extend_schema(summary="Change some of a trunk's fields", description="enabled: false stops it."),
     destroy=extend_schema(summary="Delete a trunk"),
 )
-class TrunkViewSet(SyncNowMixin, CreateMixin, UpdateMixin, DestroyMixin, ReadMixin, ApiViewSet):
+class TrunkViewSet(CustomerServiceMixin, SyncNowMixin, CreateMixin, UpdateMixin, DestroyMixin, ReadMixin, ApiViewSet):
     model = Trunk
     serializer_class = TrunkSerializer
     filterset_class = TrunkFilterSet
@@ -88,14 +75,8 @@ class TrunkViewSet(SyncNowMixin, CreateMixin, UpdateMixin, DestroyMixin, ReadMix
     def perform_create(self, data):
         return services.create_trunk(actor=self.request.user, **data)
 
-    def check_update(self, trunk, data):
-        super().check_update(trunk, data)
-        if "customer" in data and data["customer"].pk != trunk.customer_id:
-            raise ValidationError({"customer": "A trunk stays with its customer: add a new one there."})
-
     def perform_update(self, trunk, data):
-        changes = {name: value for name, value in data.items() if name != "customer"}
-        return services.update_trunk(trunk, actor=self.request.user, **changes)
+        return services.update_trunk(trunk, actor=self.request.user, **self.changes(data))
 
     def perform_destroy(self, trunk):
         services.delete_trunk(trunk, actor=self.request.user)

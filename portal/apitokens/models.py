@@ -24,7 +24,8 @@ class TokenState(models.TextChoices):
 class ApiTokenQuerySet(ScopedQuerySet):
     def usable(self):
         now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        unexpired = models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        return self.filter(unexpired, revoked_at__isnull=True)
 
 
 class ApiToken(models.Model):

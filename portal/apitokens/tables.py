@@ -22,7 +22,8 @@ class TokenTable(PortalTable):
 
     class Meta(PortalTable.Meta):
         model = ApiToken
-        fields = ("description", "prefix", "user", "write_enabled", "allowed_ips", "expires_at", "last_used_at", "state")
+        fields = ("description", "prefix", "user", "write_enabled", "allowed_ips", "expires_at", "last_used_at",
+                  "state")
         sequence = fields
         exclude = ("select",)
         empty_text = "No API tokens."

@@ -100,7 +100,8 @@ def test_customers_list_filter_create_read_update_delete(api, world):
     patched = api.patch(f"/api/v1/customers/{customer.pk}/", {"city": "Leeds", "status": "suspended"})
     assert patched.status_code == 200 and patched.json()["city"] == "Leeds"
     assert patched.json()["version"] != body["version"]
-    put = api.put(f"/api/v1/customers/{customer.pk}/", {"name": "Harbour Dental Ltd", "carrier_account": a["account"].pk})
+    put = api.put(f"/api/v1/customers/{customer.pk}/",
+                  {"name": "Harbour Dental Ltd", "carrier_account": a["account"].pk})
     assert put.status_code == 200 and put.json()["name"] == "Harbour Dental Ltd"
 
     # Deleting a customer is a manager's; one with services is refused with the reason (409).

@@ -141,7 +141,7 @@ def customers_at_the_carrier(account, count: int) -> list:
     from portal.carriers import get_adapter
     from portal.customers.models import Customer
     from portal.sync.models import SyncState
-    from portal.sync.objects import customer_spec
+    from portal.customers.sync import customer_spec
 
     customers = [
         Customer(

@@ -4,7 +4,7 @@ With no environment at all it runs on an embedded default that needs no server:
 SQLite under ``var/``, a Celery broker in a SQLite file (kombu's SQLAlchemy transport),
 mail to the console. ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``EMAIL_URL`` switch
 to PostgreSQL, Redis/RabbitMQ and SMTP. ``DEBUG`` is off unless asked for, and the
-defaults pass ``manage.py check --deploy``; ``HTTPS=false`` relaxes the HTTPS-only
+defaults pass ``manage.py check --deploy``; ``HTTPS_ONLY=false`` relaxes the HTTPS-only
 settings for a portal served over plain HTTP on localhost (the demo).
 """
 
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -24,30 +26,51 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    # A machine-local key for the embedded default; production sets SECRET_KEY.
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        import secrets
 
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    SECRET_KEY = key_file.read_text().strip()
+
+def _machine_local_secret(name: str, make) -> str:
+    """A secret made once for the embedded default and kept in ``var/`` (mode 0600)."""
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _new_fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _legacy_field_key(secret_key: str) -> str:
+    # Before FIELD_ENCRYPTION_KEYS had its own file the embedded default derived the key from
+    # SECRET_KEY; a var/ made then keeps that key as a second one, so its secrets still decrypt.
+    return base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret_key}".encode()).digest()).decode()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+# Secrets at rest (carrier credentials, SIP and trunk passwords, TOTP keys) are Fernet-encrypted
+# with these keys; the first encrypts, all decrypt, so a key can be rotated (docs/security.md).
+# They never derive from SECRET_KEY: changing SECRET_KEY logs everybody out and nothing more.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+if SECRET_KEY and not FIELD_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is set but FIELD_ENCRYPTION_KEYS is not: set both in production "
+        "(python -m portal.core.crypto prints a new key; docs/security.md)."
+    )
+if not SECRET_KEY:
+    # The embedded default (demo, development): machine-local keys under var/.
+    had_secret_key = (VAR_DIR / "secret_key").exists()
+    SECRET_KEY = _machine_local_secret("secret_key", lambda: secrets.token_urlsafe(50))
+    if not FIELD_ENCRYPTION_KEYS:
+        first_run_keys = [_new_fernet_key()] + ([_legacy_field_key(SECRET_KEY)] if had_secret_key else [])
+        FIELD_ENCRYPTION_KEYS = _machine_local_secret("field_encryption_keys", lambda: ",".join(first_run_keys)).split(",")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Secrets at rest (carrier credentials, SIP passwords) are Fernet-encrypted with these
-# keys; the first encrypts, all decrypt, so a key can be rotated.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
-if not FIELD_ENCRYPTION_KEYS:
-    FIELD_ENCRYPTION_KEYS = [
-        base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{SECRET_KEY}".encode()).digest()).decode()
-    ]
-
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.core.apps.PortalAdminConfig",  # django.contrib.admin, its login through allauth
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -60,6 +83,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "auditlog",
     "django_htmx",
+    "csp",
     "django_filters",
     "django_tables2",
     "template_partials",
@@ -84,8 +108,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.core.middleware.ClientAddressMiddleware",
     "portal.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +124,7 @@ MIDDLEWARE = [
     "portal.tenancy.middleware.TenancyMiddleware",
     "portal.ui.middleware.ForbiddenPageMiddleware",
     "portal.accounts.middleware.RequireMfaMiddleware",
+    "portal.core.middleware.NoStoreForLoggedInMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
 ]
 
@@ -154,23 +181,48 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
 
 # django-allauth: email + password, no public sign-up (people are invited), TOTP MFA.
+# Every login goes through allauth's flow, the admin's too (portal/core/adminsite.py), so its
+# rate limits, lockout and MFA stage apply to every login path (docs/security.md).
 ACCOUNT_ADAPTER = "portal.accounts.adapters.InviteOnlyAccountAdapter"
+ACCOUNT_FORMS = {"add_email": "portal.accounts.forms.AddEmailForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# Logins are not held back for an unverified address (invitations prove it), but a new address
+# replaces the old one only once its owner follows the link mailed to it.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # the old address hears of a change of address, password or MFA
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# The per-address lock is short and a password reset lifts it (allauth clears it on a successful
+# reset), so nobody can keep a known user out by typing wrong passwords for their address.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
 }
+# Behind a proxy every request comes from the proxy. With BEHIND_PROXY the client is the address
+# our proxies appended to X-Forwarded-For (TRUSTED_PROXY_COUNT of them), or the one header a proxy
+# sets (TRUSTED_CLIENT_IP_HEADER, e.g. X-Real-IP); ClientAddressMiddleware makes it REMOTE_ADDR for
+# everything after it: allauth's rate limits, the audit log, the logs. Without BEHIND_PROXY those
+# headers are ignored (anybody can send them).
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+TRUSTED_CLIENT_IP_HEADER = env.str("TRUSTED_CLIENT_IP_HEADER", default="")
+MFA_ADAPTER = "portal.accounts.adapters.EncryptingMfaAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Reseller Portal")
+# allauth refuses an authenticator while any address of the user is unverified, against someone
+# who signs up with another person's address and locks them out with MFA. Nobody signs up here
+# (logins come from invitations, which prove the address), and staff who must use MFA have to
+# be able to enrol from the page they are sent to.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Platform admins (superusers) must use an authenticator app; resellers choose for their staff.
+PLATFORM_ADMIN_MFA = env.bool("PLATFORM_ADMIN_MFA", default=True)
 
 # Caches back allauth's rate limits; they must be shared by every web process.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -206,20 +258,40 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# HTTPS: on by default; HTTPS=false only for a portal on plain HTTP on localhost.
-HTTPS = env.bool("HTTPS", default=True)
-SECURE_SSL_REDIRECT = HTTPS
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+# HTTPS_ONLY: on by default; off only for a portal on plain HTTP on localhost. (Not "HTTPS":
+# CGI servers, runserver's included, read that variable as "this request came over TLS".)
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=True)
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS_ONLY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+SECURE_HSTS_PRELOAD = HTTPS_ONLY
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts and styles come only from our own static files
+# (no inline <script>, no on*= attributes, no eval: htmx is configured by a meta tag in
+# base.html); images may be data: URIs (the TOTP QR code, the empty favicon).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Celery: the broker is transport only; the sync jobs in the database are the truth.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
@@ -286,6 +358,18 @@ CELERY_BEAT_SCHEDULE = {
 SANDBOX_URL = env.str("SANDBOX_URL", default="http://127.0.0.1:8100")
 SANDBOX_ADMIN_TOKEN = env.str("SANDBOX_ADMIN_TOKEN", default="")
 
+# Where a carrier account may point (the worker sends its credentials there): the carriers'
+# published API hosts, over HTTPS. Sipwise C5 and Simotel run on the operator's own servers:
+# the platform lists those hosts (comma-separated, "*.example.net" for a domain).
+CARRIER_API_HOSTS = {
+    "simwood": env.list("CARRIER_HOSTS_SIMWOOD", default=["api.simwood.com"]),
+    "surevoip": env.list("CARRIER_HOSTS_SUREVOIP", default=["api.surevoip.co.uk", "sandbox.surevoip.co.uk"]),
+    "sipwise": env.list("CARRIER_HOSTS_SIPWISE", default=[]),
+    "simotel": env.list("CARRIER_HOSTS_SIMOTEL", default=["panel.hostedpbx.ir"]),
+}
+CARRIER_ANY_HOST = env.bool("CARRIER_ANY_HOST", default=DEBUG)  # development only
+SANDBOX_CARRIERS = env.bool("SANDBOX_CARRIERS", default=False)  # the demo: SANDBOX_URL's host and port too
+
 # The REST API (portal/api, docs/api.md): tokens (portal/apitokens) or the session (with CSRF),
 # JSON only, one error shape, a request budget per token in the shared cache.
 REST_FRAMEWORK = {
@@ -306,7 +390,8 @@ API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")  # per toke
 API_PAGE_SIZE = 50
 API_MAX_PAGE_SIZE = 500
 API_IDEMPOTENCY_TTL = env.int("API_IDEMPOTENCY_TTL", default=24 * 3600)  # seconds an Idempotency-Key is kept
-# id:secret pairs; the first digests new tokens, all check them (rotation). Unset: derived from SECRET_KEY.
+# id:secret pairs; the first digests new tokens, all check them (rotation). Unset: derived from
+# SECRET_KEY and SECRET_KEY_FALLBACKS (docs/api.md).
 API_TOKEN_PEPPERS = env.list("API_TOKEN_PEPPERS", default=[])
 SPECTACULAR_SETTINGS = {
     "TITLE": "Reseller Portal API",

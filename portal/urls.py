@@ -6,8 +6,8 @@ from portal.core.health import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("portal.accounts.urls")),  # first: it overrides one of allauth's pages
     path("accounts/", include("allauth.urls")),
-    path("", include("portal.accounts.urls")),
     path("", include("portal.home.urls")),
     path("staff/customers/", include("portal.customers.urls")),
     path("staff/sip-accounts/", include("portal.subscribers.urls")),

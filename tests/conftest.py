@@ -24,7 +24,9 @@ def _test_settings():
 
     Plain HTTP (production stays HTTPS-only; SecurityMiddleware reads this once), pages
     without a collectstatic manifest, an in-memory cache so allauth's rate limits start
-    from zero, and a fast password hasher for the many logins.
+    from zero, and a fast password hasher for the many logins. Platform admins log in with
+    ``force_login`` (no MFA step) in most tests; tests/web/test_login_paths.py covers the
+    rule that makes them use MFA.
     """
     with override_settings(
         SECURE_SSL_REDIRECT=False,
@@ -37,6 +39,7 @@ def _test_settings():
         },
         CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        PLATFORM_ADMIN_MFA=False,
     ):
         yield
 

@@ -2,6 +2,7 @@ from allauth.mfa.admin import AuthenticatorAdmin
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.models import Group
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
@@ -36,12 +37,15 @@ class UserAdmin(RoleScopedMixin, DjangoUserAdmin):
     add_form = UserCreationForm
     list_display = ["email", "first_name", "last_name", "is_active", "is_staff", "is_superuser", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser"]
+    filter_horizontal = ()
     search_fields = ["email", "first_name", "last_name"]
     ordering = ["email"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Personal info", {"fields": ["first_name", "last_name"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        # What a login may do follows its role (portal/core/admin.py), not Django's groups and
+        # per-model permissions, which nothing reads: they are not offered.
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser"]}),
         ("Important dates", {"fields": ["last_login", "date_joined"]}),
     ]
     manager_fieldsets = [
@@ -124,6 +128,9 @@ class InvitationAdmin(ScopedAdmin):
             services.revoke_invitation(invitation)
         self.message_user(request, f"Revoked {len(pending)} pending invitation(s).")
 
+
+# Django's groups and permissions are not how the portal decides who may do what (roles are).
+admin.site.unregister(Group)
 
 # allauth's own admin shows an authenticator's data, which holds the TOTP secret.
 admin.site.unregister(Authenticator)

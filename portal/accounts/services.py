@@ -28,11 +28,37 @@ class InvitationUnusable(Exception):
     """The link has been used, revoked or has expired, or its email got a login meanwhile."""
 
 
+def _login_use_of(email: str, *, other_than=None) -> str | None:
+    """``"login"`` if a login has ``email`` as its address, ``"changing"`` if one is changing to
+    it (an added address whose link was not followed yet), else None. ``other_than``: a user left out."""
+    from allauth.account.models import EmailAddress
+
+    users = get_user_model().objects.filter(email__iexact=email)
+    addresses = EmailAddress.objects.filter(email__iexact=email)
+    if other_than is not None:
+        users = users.exclude(pk=other_than.pk)
+        addresses = addresses.exclude(user_id=other_than.pk)
+    if users.exists():
+        return "login"
+    return "changing" if addresses.exists() else None
+
+
+def address_is_taken(email: str, *, by_other_than=None) -> bool:
+    """Whether ``email`` is, or is about to be, another login's address, or a pending invitation's."""
+    return (
+        _login_use_of(email, other_than=by_other_than) is not None
+        or Invitation.objects.pending().filter(email__iexact=email).exists()
+    )
+
+
 def check_invitable(email: str, reseller) -> None:
     """Raise ValidationError (on ``email``) if ``email`` cannot be invited to ``reseller``."""
     email = email.strip().lower()
-    if get_user_model().objects.filter(email__iexact=email).exists():
+    use = _login_use_of(email)
+    if use == "login":
         raise ValidationError({"email": "This email address already has a login."}, code="has_login")
+    if use == "changing":
+        raise ValidationError({"email": "Another login is changing to this address."}, code="address_pending")
     if Invitation.objects.pending().filter(reseller=reseller, email__iexact=email).exists():
         raise ValidationError(
             {"email": "An invitation to this address is already pending; revoke it to send a new one."},

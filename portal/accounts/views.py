@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account import views as allauth_views
 from allauth.account.utils import perform_login
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -133,3 +134,23 @@ def _unusable(request):
 def _log_in(request, user):
     # allauth's login flow (not django.contrib.auth.login) so its hooks and stages run as for any login.
     return perform_login(request, user, redirect_url=reverse("home"))
+
+
+class EmailView(allauth_views.EmailView):
+    """allauth's e-mail page, where an unverified address can never be made the login's address.
+
+    allauth lets a login without any verified address promote an unverified one; with
+    ACCOUNT_CHANGE_EMAIL the new address takes over only when its link is followed.
+    """
+
+    def _action_primary(self, request, *args, **kwargs):
+        email_address = self._get_email_address(request)
+        if email_address is not None and not email_address.verified:
+            messages.error(
+                request, f"Follow the link we mailed to {email_address.email} first: it becomes your address then."
+            )
+            return redirect("account_email")
+        return super()._action_primary(request, *args, **kwargs)
+
+
+email = EmailView.as_view()

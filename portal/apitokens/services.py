@@ -44,14 +44,18 @@ MAX_ALLOWED_IPS = 50
 def peppers() -> dict[str, str]:
     """Pepper id → pepper, the current one first.
 
-    ``API_TOKEN_PEPPERS`` lists ``id:secret`` pairs. Unset, one pepper is derived from
-    SECRET_KEY (id ``0``): enough for one installation, but rotating SECRET_KEY then
-    makes every token unusable; production sets its own (docs/api.md).
+    ``API_TOKEN_PEPPERS`` lists ``id:secret`` pairs. Unset, the peppers are derived from
+    SECRET_KEY and SECRET_KEY_FALLBACKS (each id names the key it came from), so that
+    rotating SECRET_KEY the way Django documents (the old key kept as a fallback for a
+    while) keeps the tokens working, and moves them to the new key's pepper as they are used.
     """
     configured = getattr(settings, "API_TOKEN_PEPPERS", [])
     if not configured:
-        derived = hmac.new(settings.SECRET_KEY.encode(), b"api-token-pepper", hashlib.sha256).hexdigest()
-        return {"0": derived}
+        derived = {}
+        for key in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])):
+            pepper = hmac.new(key.encode(), b"api-token-pepper", hashlib.sha256).hexdigest()
+            derived.setdefault("k" + hashlib.sha256(pepper.encode()).hexdigest()[:8], pepper)
+        return derived
     found: dict[str, str] = {}
     for entry in configured:
         pepper_id, _, pepper = entry.partition(":")

@@ -49,20 +49,29 @@ class CarrierAccountFormBase(forms.ModelForm):
         cleaned = super().clean()
         kind = cleaned.get("kind")
         if kind in KIND_FIELDS:
-            # A stored secret belongs to the carrier it was issued by: it does not survive a change of kind.
-            stored = self.instance.credentials if kind == self.instance.kind else {}
-            self.new_credentials = {}
+            # A stored secret belongs to the carrier and the address it was issued for: it does
+            # not survive a change of either (the model refuses to carry it over, too).
+            moved = self.instance.pk is not None and (kind, cleaned.get("base_url")) != (
+                self.instance.kind,
+                self.instance.base_url,
+            )
+            stored = {} if moved else self.instance.credentials
+            new_credentials = {}
             for name in KIND_FIELDS[kind].secrets:
                 value = cleaned.get(secret_input(name)) or stored.get(name)
                 if value:
-                    self.new_credentials[name] = value
+                    new_credentials[name] = value
+                elif moved and self.instance.credentials.get(name):
+                    self.add_error(
+                        secret_input(name),
+                        f"The carrier or its API address changed: enter the {secret_label(name)} again "
+                        "(a stored secret is never sent to a new address).",
+                    )
                 else:
                     self.add_error(secret_input(name), f"{CarrierKind(kind).label} needs the {secret_label(name)}.")
+            # Before the model's own validation, which refuses credentials carried over to a new address.
+            self.instance.credentials = new_credentials
         return cleaned
-
-    def save(self, commit=True):
-        self.instance.credentials = self.new_credentials
-        return super().save(commit)
 
 
 # The secret inputs are declared from KIND_FIELDS, so a new kind's secret gets its input without edits here.

@@ -15,20 +15,26 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.mixins import AuditlogHistoryAdminMixin
 from auditlog.registry import auditlog
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import router, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from portal.sync.models import Provisioned
 from portal.sync import operations
+from portal.sync.models import Provisioned
 from portal.tenancy.models import Reseller, Role
 from portal.tenancy.scoping import Access, ScopedQuerySet, access_for
+
+from .admin_input import is_valid_key
 
 SYNC_SECTION = "Carrier sync"
 
@@ -58,12 +64,34 @@ class ResellerListFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        try:
-            reseller_id = int(self.value())
-        except ValueError:
-            return queryset.none()
+        # value() is the query string's text, or a choice itself while Django counts facets.
+        reseller_id = next((pk for pk, _ in self.lookup_choices if str(pk) == str(self.value())), None)
+        if reseller_id is None:
+            raise IncorrectLookupParameters(f"No reseller {self.value()!r} to filter by.")
         # Exactly the objects that reseller's own staff see: the one definition of "belongs to".
         return queryset.for_access(Access(reseller_id=reseller_id))
+
+
+def _valid_choice_values(field, values):
+    """The values a model choice field can look up; the others are dropped."""
+    target = field.remote_field.model._meta.get_field(field.remote_field.field_name)
+    return [value for value in values if is_valid_key(target, value)]
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, re-rendering a submitted "abc" as no choice instead of a 500.
+
+    The form already says the choice is invalid; the widget used to query the database
+    with the raw value to show it, and crash.
+    """
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, _valid_choice_values(self.field, value), attr)
+
+
+class SafeAutocompleteSelectMultiple(AutocompleteSelectMultiple):
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, _valid_choice_values(self.field, value), attr)
 
 
 class RoleScopedMixin:
@@ -116,6 +144,8 @@ class RoleScopedMixin:
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         access = self.access(request)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         if related is Reseller and not access.is_platform_admin:
             # Staff create and edit only inside their own reseller: one fixed choice.
             kwargs.update(
@@ -129,6 +159,11 @@ class RoleScopedMixin:
         elif isinstance(related._default_manager.all(), ScopedQuerySet):
             kwargs["queryset"] = related.objects.for_request(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class ScopedAdmin(RoleScopedMixin, AuditlogHistoryAdminMixin, admin.ModelAdmin):
@@ -234,6 +269,8 @@ def refusal_by_field(error: ValidationError, model, form_fields=()) -> list[tupl
     for name, errors in error.message_dict.items():
         if name in form_fields:
             placed.append((name, errors))
+        elif f"new_{name}" in form_fields:  # a write-only secret's input (WriteOnlySecretForm)
+            placed.append((f"new_{name}", errors))
         elif name == NON_FIELD_ERRORS:
             placed.append((None, errors))
         else:
@@ -351,11 +388,39 @@ class ServiceAdmin(ScopedAdmin):
     def response_action(self, request, queryset):
         try:
             with transaction.atomic(using=router.db_for_write(self.model)):
-                return super().response_action(request, queryset)
+                response = super().response_action(request, queryset)
         except (ServiceRefused, ValidationError) as exc:  # actions call services directly too
             error = exc.error if isinstance(exc, ServiceRefused) else exc
             self.message_user(request, f"Nothing was changed. {refusal_text(error, self.model)}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+        return self.secrets_page_or(request, response)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.secrets_page_or(request, super().response_add(request, obj, post_url_continue))
+
+    # -- secrets shown once -------------------------------------------------------------
+    def reveal_once(self, request, obj, label: str, secret: str) -> None:
+        """Show ``secret`` (a generated password) on the page that answers this request, once.
+
+        Rendered straight into that page, never stored: not in a message (Django keeps
+        those in a cookie, signed but readable), not in the session. The page is no-store.
+        """
+        if not hasattr(request, "secrets_to_reveal"):
+            request.secrets_to_reveal = []
+        request.secrets_to_reveal.append((obj, label, secret))
+
+    def secrets_page_or(self, request, response):
+        secrets = getattr(request, "secrets_to_reveal", None)
+        if not secrets or not isinstance(response, HttpResponseRedirect):
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Copy the new password now",
+            "secrets": secrets,
+            "continue_url": response["Location"],
+        }
+        return TemplateResponse(request, "admin/portal_secrets_once.html", context)
 
     # -- actions ----------------------------------------------------------------------
     @admin.action(description="Sync now: push the selected %(verbose_name_plural)s to their carrier")
@@ -438,3 +503,12 @@ LogEntry = get_logentry_model()
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)
 admin.site.register(LogEntry, PlatformLogEntryAdmin)
+
+
+# The beat schedule is code (settings.CELERY_BEAT_SCHEDULE), written to django_celery_beat's
+# tables by the scheduler each time it starts: an edit in the admin would be undone at the next
+# start (and its crontab page answered 500 to a bad hour). The admin does not offer them.
+for _model_name in ("PeriodicTask", "CrontabSchedule", "IntervalSchedule", "SolarSchedule", "ClockedSchedule"):
+    _model = apps.get_model("django_celery_beat", _model_name)
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class CoreConfig(AppConfig):
@@ -13,3 +14,10 @@ class CoreConfig(AppConfig):
         from .audit import register_models
 
         register_models()
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with the portal's site: its login is allauth's (portal/core/adminsite.py)."""
+
+    default = False  # named in INSTALLED_APPS; "portal.core" alone means CoreConfig
+    default_site = "portal.core.adminsite.PortalAdminSite"

@@ -1,4 +1,8 @@
-"""Encryption of secrets at rest (Fernet, keys from ``FIELD_ENCRYPTION_KEYS``)."""
+"""Encryption of secrets at rest (Fernet, keys from ``FIELD_ENCRYPTION_KEYS``).
+
+``python -m portal.core.crypto`` prints a new key (for FIELD_ENCRYPTION_KEYS; see
+docs/security.md for rotating one).
+"""
 
 from __future__ import annotations
 
@@ -30,3 +34,26 @@ def decrypt(stored: str) -> str:
         return fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken:
         raise ValueError("cannot decrypt: the encryption key has changed") from None
+
+
+def is_encrypted_with_first_key(stored: str) -> bool:
+    keys = settings.FIELD_ENCRYPTION_KEYS
+    try:
+        Fernet(keys[0].encode()).decrypt(stored[len(PREFIX) :].encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def reencrypt(stored: str) -> str:
+    """The same secret, encrypted with the first key (ValueError if no key decrypts it)."""
+    if not stored.startswith(PREFIX):
+        raise ValueError("value is not encrypted")
+    try:
+        return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
+    except InvalidToken:
+        raise ValueError("cannot decrypt: no key in FIELD_ENCRYPTION_KEYS fits") from None
+
+
+if __name__ == "__main__":
+    print(Fernet.generate_key().decode())

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
 
@@ -58,8 +59,12 @@ class SandboxClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=10)
 
-    def account_exists(self, account_id: str) -> bool:
-        return self.http.get(f"/_sandbox/accounts/{account_id}").status_code == 200
+    def account(self, account_id: str) -> dict | None:
+        """The sandbox account as its control API describes it now (its address included), if it exists."""
+        if not account_id:
+            return None
+        response = self.http.get(f"/_sandbox/accounts/{account_id}")
+        return response.json() if response.status_code == 200 else None
 
     def create_account(self, carrier: str) -> dict:
         try:
@@ -74,9 +79,12 @@ class SandboxClient:
 def _carrier_account(reseller: Reseller, kind: str, sandbox: SandboxClient) -> CarrierAccount:
     name = f"{CarrierKind(kind).label} (sandbox)"
     existing = CarrierAccount.objects.filter(reseller=reseller, name=name).first()
-    if existing and sandbox.account_exists(existing.settings.get("sandbox_account", "")):
+    found = sandbox.account(existing.settings.get("sandbox_account", "")) if existing else None
+    if found and found["base_url"] == existing.base_url:
         return existing
-    created = sandbox.create_account(kind)
+    # A new sandbox account, or the same one at a new address (the sandbox runs on another
+    # port): the address and, as for any change of address, the credentials are set again.
+    created = found or sandbox.create_account(kind)
     fields = KIND_FIELDS[kind]
     remote = created["settings"]
     account = existing or CarrierAccount(reseller=reseller, kind=kind, name=name)
@@ -97,6 +105,8 @@ def _user(email: str, *, superuser: bool = False, first_name: str = "") -> User:
     if user is None:
         maker = User.objects.create_superuser if superuser else User.objects.create_user
         user = maker(email=email, password=DEMO_PASSWORD, first_name=first_name)
+    # The demo's addresses are ours (example domains): verified, as an invitation would have made them.
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"primary": True, "verified": True})
     return user
 
 
@@ -179,7 +189,8 @@ def seed(sandbox_url: str | None = None, sandbox_token: str | None = None, custo
     """``customers`` overrides how many customers each reseller gets (tests use a few)."""
     sandbox = SandboxClient(sandbox_url or settings.SANDBOX_URL, sandbox_token or settings.SANDBOX_ADMIN_TOKEN)
     rng = random.Random(2026)
-    logins = [Login("platform admin", _user("admin@portal.example", superuser=True, first_name="Pat").email)]
+    admin_role = "platform admin (sets up an authenticator app at first login)" if settings.PLATFORM_ADMIN_MFA else "platform admin"
+    logins = [Login(admin_role, _user("admin@portal.example", superuser=True, first_name="Pat").email)]
     plans = [
         ("Northwind Telecom", "northwind", list(CarrierKind.values), 24, "1"),
         ("Acme Voice", "acme", [CarrierKind.SIPWISE, CarrierKind.SIMWOOD], 12, "2"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from portal.core.validators import normalise_e164
+from portal.core.validators import normalise_country, normalise_e164
 from portal.sync.models import Provisioned
 from portal.tenancy.scoping import ScopedQuerySet
 
@@ -53,13 +53,21 @@ class Customer(Provisioned):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
+        errors = {}
         if self.phone:
             try:
                 self.phone = normalise_e164(self.phone)
             except ValidationError as exc:
-                raise ValidationError({"phone": exc.messages}) from None
+                errors["phone"] = exc.messages
+        if self.country:
+            try:
+                self.country = normalise_country(self.country)
+            except ValidationError as exc:
+                errors["country"] = exc.messages
         if self.carrier_account_id and self.reseller_id and self.carrier_account.reseller_id != self.reseller_id:
-            raise ValidationError({"carrier_account": "That carrier account belongs to another reseller."})
+            errors["carrier_account"] = "That carrier account belongs to another reseller."
+        if errors:
+            raise ValidationError(errors)
 
 
 class CustomerLogin(models.Model):

@@ -187,8 +187,10 @@ class CustomerDetailView(CustomerViewMixin, ObjectDetailView):
         ]
 
     def extra_context(self, customer):
+        from portal.ui.history import refused_deletes_of_customer
+
         tab = self.kwargs.get("tab") or "overview"
-        context = {"customer": customer}
+        context = {"customer": customer, "refused_deletes": refused_deletes_of_customer(self.request, customer)}
         if tab == "overview":
             from portal.numbers.models import Number
             from portal.subscribers.models import Subscriber

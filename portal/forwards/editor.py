@@ -280,12 +280,17 @@ class ForwardEditor:
         specs = []
         for section in self.sections:
             destinations = [(row["target"], _int(row["timeout"])) for row in section.destinations if row["target"]]
-            windows = [services.WindowInput([int(d) for d in row["days"]], _time(row["start"]), _time(row["end"]),
+            windows = [services.WindowInput(_days(row["days"]), _time(row["start"]), _time(row["end"]),
                                             section.timezone)
-                       for row in section.windows if row["days"] and _time(row["start"]) and _time(row["end"])]
+                       for row in section.windows if _days(row["days"]) and _time(row["start"]) and _time(row["end"])]
             if section.enabled or destinations:
                 specs.append(services.ForwardInput(section.type, section.enabled, destinations, windows))
         return describe(services.to_specs(specs), owner_words(self.owner), self.region)
+
+
+def _days(values) -> list[int]:
+    """The weekdays among what was posted (anything else is the form's to refuse)."""
+    return [int(value) for value in values if str(value) in {"0", "1", "2", "3", "4", "5", "6"}]
 
 
 def owner_words(owner) -> str:

@@ -59,7 +59,7 @@ def validate_window(weekdays: Sequence[int], start: dt.time, end: dt.time, timez
         problems.append(ValidationError("The window must end after it starts.", code="window_order"))
     try:
         zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         problems.append(ValidationError(f"“{timezone}” is not a time zone (e.g. Europe/London).", code="timezone"))
     if problems:
         raise ValidationError(problems)

@@ -5,3 +5,8 @@ class NumbersConfig(AppConfig):
     name = "portal.numbers"
     label = "numbers"
     verbose_name = "Numbers"
+
+    def ready(self) -> None:
+        from . import sync
+
+        sync.register()

@@ -1,4 +1,4 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from portal.core.admin import ServiceAdmin, WriteOnlySecretForm, write_only_field
 
@@ -18,11 +18,6 @@ class SubscriberAdminForm(WriteOnlySecretForm):
         exclude = ["sip_password"]
 
 
-def show_once(request, subscriber, password: str) -> None:
-    # Shown on the next page only; the password is stored encrypted and never displayed again.
-    messages.success(request, f"SIP password of {subscriber}: {password} — copy it now, it is not shown again.")
-
-
 @admin.register(Subscriber)
 class SubscriberAdmin(ServiceAdmin):
     form = SubscriberAdminForm
@@ -37,7 +32,7 @@ class SubscriberAdmin(ServiceAdmin):
         typed = fields.pop("sip_password") or None
         subscriber, password = create_subscriber(actor=request.user, password=typed, **fields)
         if typed is None:
-            show_once(request, subscriber, password)
+            self.reveal_once(request, subscriber, "SIP password", password)
         return subscriber
 
     def update_object(self, request, subscriber, changes):
@@ -49,4 +44,4 @@ class SubscriberAdmin(ServiceAdmin):
     @admin.action(description="Reset the SIP password of the selected subscribers")
     def reset_passwords(self, request, queryset):
         for subscriber in queryset:
-            show_once(request, subscriber, reset_sip_password(subscriber, actor=request.user))
+            self.reveal_once(request, subscriber, "SIP password", reset_sip_password(subscriber, actor=request.user))

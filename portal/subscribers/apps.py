@@ -5,3 +5,8 @@ class SubscribersConfig(AppConfig):
     name = "portal.subscribers"
     label = "subscribers"
     verbose_name = "Subscribers"
+
+    def ready(self) -> None:
+        from . import sync
+
+        sync.register()

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from portal.core.fields import EncryptedTextField
+from portal.core.validators import validate_line_password
 from portal.sync.models import Provisioned
 from portal.tenancy.scoping import ScopedQuerySet
 
@@ -72,6 +73,10 @@ class Subscriber(Provisioned):
             errors["username"] = "Use 2–64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
         if self.domain and not DOMAIN_RE.match(self.domain):
             errors["domain"] = "Enter a domain name such as sip.example.com."
+        try:
+            validate_line_password(self.sip_password, username=self.username)
+        except ValidationError as exc:
+            errors["sip_password"] = exc.messages
         number = self.primary_number
         if number is not None:
             if number.subscriber_id not in (None, self.pk) or number.trunk_id is not None:

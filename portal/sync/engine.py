@@ -42,7 +42,7 @@ from . import jobsql
 from .limiter import get_limiter, rate_for
 from .models import ErrorKind, JobOperation, JobState, SyncJob, SyncState
 from .objects import KINDS, SyncedKind
-from .transport import LimitedTransport, budget_exhausted
+from .transport import LimitedTransport, budget_exhausted, recording
 
 log = logging.getLogger(__name__)
 
@@ -401,7 +401,7 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
         if job.prepaid and isinstance(adapter.transport, LimitedTransport):
             transport = adapter.transport
             transport.prepaid = True  # the unit taken with the claim
-        with keeping(JobProgress(job, kind)):
+        with keeping(JobProgress(job, kind)), recording() as job.sent:
             if job.operation == JobOperation.DELETE:
                 return _delete(job, kind, adapter, keep_slot)
             obj = kind.load(job.object_id)
@@ -448,8 +448,22 @@ def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: 
     return _done(job, kind, remote_id=deleted, keep_slot=keep_slot)
 
 
+def _story(job: SyncJob, outcome: str, error: str = "") -> list[dict]:
+    """The job's attempt log with this attempt added: for the sync activity page."""
+    now = timezone.now()
+    attempt = {
+        "at": job.started_at.isoformat() if job.started_at else now.isoformat(),
+        "ms": round((now - job.started_at).total_seconds() * 1000) if job.started_at else None,
+        "outcome": outcome,
+        "error": error[:500],
+        "requests": getattr(job, "sent", []),
+    }
+    return [*(job.attempt_log or []), attempt][-SyncJob.ATTEMPTS_KEPT :]
+
+
 def _finish(job: SyncJob, state: str, error: str = "", error_kind: str = "") -> Result:
-    jobsql.finish(job.pk, state, now=timezone.now(), error=error, error_kind=error_kind)
+    log = _story(job, error_kind or state, error)
+    jobsql.finish(job.pk, state, now=timezone.now(), log=log, error=error, error_kind=error_kind)
     return Result(state)
 
 
@@ -465,10 +479,12 @@ def _done(
             if secret:
                 kind.record_landing(job.object_id, remote_id, secret)
             table, column = kind.state_table()
-            children = jobsql.land_push(table, column, job, remote_id=remote_id, now=timezone.now())
+            log = _story(job, JobState.DONE)
+            children = jobsql.land_push(table, column, job, remote_id=remote_id, now=timezone.now(), log=log)
             release_children(children)
         else:
-            jobsql.land_delete(kind.model._meta.db_table, job, remote_id=remote_id or "", now=timezone.now())
+            log = _story(job, JobState.DONE)
+            jobsql.land_delete(kind.model._meta.db_table, job, remote_id=remote_id or "", now=timezone.now(), log=log)
         result = Result(JobState.DONE)
         if keep_slot:
             # One commit ends this job and starts the next: on a busy account that is one
@@ -499,6 +515,7 @@ def _wait_for_parent(job: SyncJob, kind: SyncedKind, parent: tuple[str, object])
     SyncJob.objects.filter(pk=job.pk).update(
         state=JobState.QUEUED,
         attempts=F("attempts") - 1,  # waiting is not a failed attempt
+        attempt_log=_story(job, ErrorKind.WAITING, reason),
         parent_kind=parent_kind,
         parent_id=parent_obj.pk,
         error_kind=ErrorKind.WAITING,
@@ -545,6 +562,7 @@ def _retry(job, kind, exc, *, delay: float, error_kind: str, count_attempt: bool
     countdown = _countdown(delay)
     updates = {
         "state": JobState.QUEUED,
+        "attempt_log": _story(job, error_kind, message),
         "last_error": message,
         "error_kind": error_kind,
         "next_attempt_at": timezone.now() + timedelta(seconds=delay),
@@ -554,16 +572,15 @@ def _retry(job, kind, exc, *, delay: float, error_kind: str, count_attempt: bool
     if not count_attempt:
         updates["attempts"] = F("attempts") - 1
     SyncJob.objects.filter(pk=job.pk).update(**updates)
-    if job.operation == JobOperation.PUSH:
-        kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error=f"Retrying: {message}")
+    # (A delete's row is usually gone; a released number's stays and shows it.)
+    kind.state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error=f"Retrying: {message}")
     log.info("sync job %s: %s; retrying in %.1f s", job.pk, message, delay)
     return Result(JobState.QUEUED, retry_in=countdown)
 
 
 def _fail(job: SyncJob, kind: SyncedKind, exc: CarrierError) -> Result:
     message = str(exc)
-    if job.operation == JobOperation.PUSH:
-        kind.state_rows(job.object_id).update(sync_state=SyncState.ERROR, sync_error=message)
+    kind.state_rows(job.object_id).update(sync_state=SyncState.ERROR, sync_error=message)
     log.warning("sync job %s failed: %s", job.pk, message)
     return _finish(job, JobState.FAILED, message, ErrorKind.PERMANENT)
 

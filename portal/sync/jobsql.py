@@ -29,7 +29,8 @@ EVENTS = RateLimitEvent._meta.db_table
 
 # The columns of a claimed job that running it needs (the rest is never read there).
 CLAIMED_COLUMNS = ("id", "reseller_id", "carrier_account_id", "object_kind", "object_id", "object_repr",
-                   "operation", "payload", "attempts", "caused_by_id", "parent_kind", "parent_id")  # fmt: skip
+                   "operation", "payload", "attempts", "caused_by_id", "parent_kind", "parent_id",
+                   "attempt_log")  # fmt: skip
 
 
 def _postgres() -> bool:
@@ -80,7 +81,7 @@ def _lock_sql(postgres: bool, relax: bool) -> str:
     # jobs and rate-limit events of the account may still be inserted meanwhile.
     if not postgres:
         return f"SELECT max_in_flight, updated_at FROM {ACCOUNTS} WHERE id = %s"
-    relaxed = f", set_config('synchronous_commit', 'off', true)" if relax else ""
+    relaxed = ", set_config('synchronous_commit', 'off', true)" if relax else ""
     return f"SELECT max_in_flight, updated_at{relaxed} FROM {ACCOUNTS} WHERE id = %s FOR NO KEY UPDATE"
 
 
@@ -184,8 +185,9 @@ def claim(
     if row is None:
         return None
     values = dict(zip(CLAIMED_COLUMNS, row))
-    if isinstance(values["payload"], str):
-        values["payload"] = json.loads(values["payload"])
+    for column in ("payload", "attempt_log"):
+        if isinstance(values[column], str):
+            values[column] = json.loads(values[column])
     job = SyncJob(**values, state=JobState.RUNNING, started_at=now, lease_expires_at=lease_until, claimed_by=worker)
     job._state.adding = False
     return job
@@ -231,14 +233,14 @@ def _mark_synced(table: str, column: str, job: SyncJob, remote_id: str | None, n
 
 
 _FINISH = (
-    f"UPDATE {JOBS} SET state = %s, finished_at = %s, last_error = %s, error_kind = %s, lease_expires_at = NULL"
-    f" WHERE id = %s"
+    f"UPDATE {JOBS} SET state = %s, finished_at = %s, last_error = %s, error_kind = %s, lease_expires_at = NULL,"
+    f" attempt_log = %s WHERE id = %s"
 )
 # A landed job keeps what it achieved: the delete of an object whose row went while its
-# create was on its way finds the remote id here (issue #10, D5).
+# create was on its way finds the remote id here (issue #10, D5); and its story.
 _LANDED = (
     f"UPDATE {JOBS} SET state = '{JobState.DONE}', finished_at = %s, last_error = '', error_kind = '',"
-    f" lease_expires_at = NULL, payload = %s WHERE id = %s"
+    f" lease_expires_at = NULL, payload = %s, attempt_log = %s WHERE id = %s"
 )
 _WAITING_CHILDREN = (
     f"SELECT id FROM {JOBS} WHERE parent_kind = %s AND parent_id = %s AND state = '{JobState.QUEUED}'"
@@ -246,16 +248,16 @@ _WAITING_CHILDREN = (
 )
 
 
-def finish(job_id: int, state: str, *, now: datetime, error: str = "", error_kind: str = "") -> None:
-    _execute(_FINISH, [state, _when(now), error, error_kind, job_id])
+def finish(job_id: int, state: str, *, now: datetime, log: list, error: str = "", error_kind: str = "") -> None:
+    _execute(_FINISH, [state, _when(now), error, error_kind, json_value(log), job_id])
 
 
-def json_value(value: dict):
+def json_value(value: dict | list):
     """A dict as the backend takes it into a JSON column from plain SQL."""
     return SyncJob._meta.get_field("payload").get_db_prep_save(value, connection)
 
 
-def land_push(table: str, column: str, job: SyncJob, *, remote_id: str | None, now: datetime) -> list[int]:
+def land_push(table: str, column: str, job: SyncJob, *, remote_id: str | None, now: datetime, log: list) -> list[int]:
     """A push landed: its object synced (``table``/``column`` as ``state_rows``), the job
     done with the remote id it landed; returns the jobs of children that were waiting for
     this object.
@@ -267,7 +269,7 @@ def land_push(table: str, column: str, job: SyncJob, *, remote_id: str | None, n
     """
     synced_sql, synced_params = _mark_synced(table, column, job, remote_id, now)
     landed = {**job.payload, "remote_id": remote_id} if remote_id else job.payload
-    landed_params = [_when(now), json_value(landed), job.pk]
+    landed_params = [_when(now), json_value(landed), json_value(log), job.pk]
     children_params = [job.object_kind, job.object_id]
     with connection.cursor() as cursor:
         if _postgres():
@@ -284,14 +286,14 @@ def land_push(table: str, column: str, job: SyncJob, *, remote_id: str | None, n
         return [row[0] for row in cursor.fetchall()]
 
 
-def land_delete(table: str, job: SyncJob, *, remote_id: str, now: datetime) -> None:
+def land_delete(table: str, job: SyncJob, *, remote_id: str, now: datetime, log: list) -> None:
     """A delete landed. A row that outlives it (a released number stays, for its history)
     no longer names anything at the carrier: its remote id is cleared, and it is synced
     unless a newer change waits. Then the job is done, with the id it deleted."""
     cleared_sql, cleared_params = _mark_synced(table, "id", job, "", now)
     _execute(cleared_sql, cleared_params)
     landed = {**job.payload, "deleted": remote_id} if remote_id else job.payload
-    _execute(_LANDED, [_when(now), json_value(landed), job.pk])
+    _execute(_LANDED, [_when(now), json_value(landed), json_value(log), job.pk])
 
 
 # -------------------------------------------------------------------- limiter

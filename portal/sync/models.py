@@ -99,6 +99,11 @@ class SyncJobQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(state__in=(JobState.QUEUED, JobState.RUNNING))
 
+    def refused_deletes(self):
+        """Deletes the carrier refused: their object is gone from the portal, so these jobs
+        are the only place that says the carrier still has it (and why)."""
+        return self.filter(operation=JobOperation.DELETE, state=JobState.FAILED)
+
     def with_in_flight(self):
         """Each job with ``in_flight``: how many jobs of its carrier account are running.
 
@@ -174,6 +179,12 @@ class SyncJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=120, blank=True, help_text="host:pid of the worker running it")
+    # The job's story, newest attempt last (the last ATTEMPTS_KEPT): when each attempt ran,
+    # how long it took, how it ended and the carrier's words, and the requests it sent
+    # (method, path, status, milliseconds; never a body or a header).
+    attempt_log = models.JSONField(default=list, blank=True)
+
+    ATTEMPTS_KEPT = 20
 
     objects = SyncJobQuerySet.as_manager()
     reseller_path = "reseller"

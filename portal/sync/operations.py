@@ -17,10 +17,9 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from portal.carriers.models import CarrierAccount
-from portal.forwards.models import CallForward
 
 from .models import JobOperation, JobState, SyncJob, SyncState
-from .objects import KINDS
+from .objects import KINDS, PUSHED_AS
 from .outbox import offer
 from .provisioning import push_again
 
@@ -95,10 +94,11 @@ def sync_now(objects, actor=None) -> list[SyncJob]:
 
 
 def _pushed_as(obj) -> tuple[object, str | None]:
-    """The object a push of ``obj`` is about, and its kind (None: the kind of its model)."""
-    if isinstance(obj, CallForward):
-        return (obj.subscriber, "subscriber_forwards") if obj.subscriber_id else (obj.number, "number_forwards")
-    return obj, None
+    """The object a push of ``obj`` is about, and its kind (None: the kind of its model).
+
+    A call forward is pushed as its owner's whole set (``objects.PUSHED_AS``)."""
+    through = PUSHED_AS.get(type(obj))
+    return through(obj) if through is not None else (obj, None)
 
 
 # ----------------------------------------------------------------------------- status

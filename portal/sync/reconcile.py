@@ -46,23 +46,12 @@ from .engine import build_adapter, orphaned, worker_id
 from .models import Drift, DriftKind, ReconcileRun, Resolution, RunState, SyncJob, SyncState
 from .outbox import record_remote_delete
 from .provisioning import push_again
-from .reconcilers import (
-    FORWARD_RECONCILERS,
-    IN_FLIGHT,
-    OBJECT_RECONCILERS,
-    RECONCILERS,
-    ForwardsReconciler,
-    ObjectReconciler,
-    Parents,
-    describe,
-)
+from .reconcilers import FORWARD_RECONCILERS, IN_FLIGHT, OBJECT_RECONCILERS, RECONCILERS, ObjectReconciler, describe, parents_for
 
 log = logging.getLogger(__name__)
 
 PUSH = "push"
 ADOPT = "adopt"
-# Resolving in this order lets an import find each object's customer and owner.
-RESOLUTION_ORDER = tuple(RECONCILERS)
 
 
 class ReconcileBusy(Exception):
@@ -224,7 +213,7 @@ def keyset(queryset, size: int | None = None) -> Iterator:
         last = rows[-1].pk
 
 
-def _detect_forwards(rec: ForwardsReconciler, account, adapter: CarrierAdapter, sink: Sink) -> None:
+def _detect_forwards(rec, account, adapter: CarrierAdapter, sink: Sink) -> None:
     chunk_size = settings.SYNC_RECONCILE_CHUNK
     stream = listed(lambda: rec.stream(adapter))
     if stream is not None:
@@ -244,7 +233,7 @@ def _detect_forwards(rec: ForwardsReconciler, account, adapter: CarrierAdapter, 
             _compare_forwards(rec, adapter, sink, items)
 
 
-def _compare_forwards(rec: ForwardsReconciler, adapter, sink: Sink, items: list[tuple]) -> None:
+def _compare_forwards(rec, adapter, sink: Sink, items: list[tuple]) -> None:
     """``items``: (owner's remote id, portal owner or None, the carrier's forwards or None)."""
     known = [owner for _, owner, _ in items if owner is not None]
     ours_by_owner = rec.portal_forwards(known)
@@ -342,7 +331,7 @@ class DriftResolutionError(Exception):
 
 
 def resolve(
-    drift: Drift, how: str, *, actor=None, delete_unknown: bool = False, parents: Parents | None = None
+    drift: Drift, how: str, *, actor=None, delete_unknown: bool = False, parents=None
 ) -> Drift:
     """Resolve one open drift item: ``push`` ours or ``adopt`` theirs.
 
@@ -352,7 +341,7 @@ def resolve(
     """
     if not drift.is_open:
         raise DriftResolutionError("this drift is already resolved")
-    parents = parents or Parents(drift.carrier_account, actor)
+    parents = parents or parents_for(drift.carrier_account, actor)
     closed = {
         "resolved_at": timezone.now(),
         "resolved_by": actor if getattr(actor, "pk", None) else None,
@@ -378,12 +367,12 @@ def resolve(
     return drift
 
 
-def _apply(drift: Drift, how: str, *, actor, delete_unknown: bool, parents: Parents):
+def _apply(drift: Drift, how: str, *, actor, delete_unknown: bool, parents):
     rec = RECONCILERS[drift.object_kind]
     account = drift.carrier_account
     obj = _portal_object(rec, drift)
     if how == ADOPT:
-        if isinstance(rec, ForwardsReconciler):
+        if rec.forwards:
             if obj is None:
                 owner = f"{rec.owner_kind} {drift.remote_id}"
                 raise DriftResolutionError(f"adopt the {owner} first: its forwards follow it")
@@ -401,12 +390,12 @@ def _apply(drift: Drift, how: str, *, actor, delete_unknown: bool, parents: Pare
     if drift.kind != DriftKind.UNKNOWN_LOCAL:
         return Resolution.PUSHED, push_again(obj, actor=actor, kind=rec.name)
     # Only the carrier has it: the portal's side is "not there", so pushing it deletes.
-    if isinstance(rec, ForwardsReconciler) and obj is None:
+    if rec.forwards and obj is None:
         owner = rec.owner_kind
         raise DriftResolutionError(f"the portal does not know this {owner}: resolve the {owner} first")
     if not delete_unknown:
         raise DriftResolutionError("pushing the portal's side would delete it at the carrier: confirm that explicitly")
-    if isinstance(rec, ForwardsReconciler):
+    if rec.forwards:
         return Resolution.DELETED_REMOTE, push_again(obj, actor=actor, kind=rec.name)
     payload = rec.delete_payload(drift.remote_id, drift.theirs)
     job = record_remote_delete(account, kind=rec.name, payload=payload, label=drift.label, actor=actor)
@@ -414,7 +403,7 @@ def _apply(drift: Drift, how: str, *, actor, delete_unknown: bool, parents: Pare
 
 
 def _portal_object(rec, drift: Drift):
-    if isinstance(rec, ForwardsReconciler):
+    if rec.forwards:
         owners = rec.owner.portal(drift.carrier_account)
         if drift.object_id is not None:
             return owners.filter(pk=drift.object_id).first()
@@ -444,8 +433,8 @@ def resolve_open(
     cannot be resolved keeps its reason and stays open while the rest go on.
     """
     report = ResolveReport()
-    parents = Parents(account, actor)
-    for object_kind in RESOLUTION_ORDER:
+    parents = parents_for(account, actor)
+    for object_kind in RECONCILERS:  # in their order: each object's customer and owner first
         open_items = Drift.objects.open().filter(carrier_account=account, object_kind=object_kind)
         last = 0
         while drifts := list(open_items.filter(pk__gt=last).order_by("pk")[:batch]):

@@ -9,6 +9,9 @@ headers) block the account for every worker.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import httpx
 from django.conf import settings
@@ -31,6 +34,34 @@ def _seconds(value: str | None) -> float | None:
 
 def budget_exhausted(rate: Rate, wait: float) -> RateLimitedError:
     return RateLimitedError(f"waiting for this carrier account's request budget ({rate})", retry_after=wait, status=None)
+
+
+_requests: ContextVar[list[dict] | None] = ContextVar("sync_requests", default=None)
+REQUESTS_KEPT = 40  # per attempt; a longer story is cut, not grown without end
+
+
+@contextmanager
+def recording() -> Iterator[list[dict]]:
+    """Collect the requests this thread sends through any account's transport meanwhile.
+
+    For a job's story (``SyncJob.attempt_log``): method, path, status or error, and the
+    time to the answer's headers. Never a body, a query string or a header: they can
+    carry credentials.
+    """
+    sent: list[dict] = []
+    token = _requests.set(sent)
+    try:
+        yield sent
+    finally:
+        _requests.reset(token)
+
+
+def _record(request: httpx.Request, started: float, *, status: int | None = None, error: str = "") -> None:
+    sent = _requests.get()
+    if sent is None or len(sent) >= REQUESTS_KEPT:
+        return
+    took = round((time.monotonic() - started) * 1000, 1)
+    sent.append({"method": request.method, "path": request.url.path, "status": status, "ms": took, "error": error})
 
 
 class LimitedTransport(httpx.BaseTransport):
@@ -66,11 +97,17 @@ class LimitedTransport(httpx.BaseTransport):
             if wait > 0:
                 time.sleep(wait)
                 continue
+            started = time.monotonic()
             try:
                 response = self.inner.handle_request(request)
-            except (httpx.TimeoutException, httpx.ConnectError):
+            except (httpx.TimeoutException, httpx.ConnectError) as exc:
+                _record(request, started, error=type(exc).__name__)
                 self.unanswered()
                 raise
+            except httpx.HTTPError as exc:
+                _record(request, started, error=type(exc).__name__)
+                raise
+            _record(request, started, status=response.status_code)
             self.observe(response)
             if response.status_code == 429 and self.max_wait and resends < MAX_RESENDS:
                 response.close()  # observe() blocked the account: the next acquire waits or raises

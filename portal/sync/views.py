@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from portal.tenancy.permissions import staff_required
@@ -56,6 +57,9 @@ def job_retry(request, pk: int):
         notice = {"tag": messages.DEFAULT_TAGS[level], "text": text}
         return render(request, "sync/_job_table.html", _job_table(request, notice))
     messages.add_message(request, level, text)
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
     query = request.GET.urlencode()
     return redirect(reverse("sync_job_list") + (f"?{query}" if query else ""))
 

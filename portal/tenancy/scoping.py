@@ -23,8 +23,8 @@ class Access:
     reseller_id: int | None = None
     role: str | None = None  # manager | agent, for staff
     customer_id: int | None = None  # for customer users
-    mfa_required: bool = False
-    has_mfa: bool = False
+    mfa_required: bool = False  # this login must pass MFA (portal/accounts/middleware.py)
+    has_mfa: bool = False  # the user has an authenticator app
 
     @property
     def is_staff(self) -> bool:
@@ -53,7 +53,9 @@ def access_for(user) -> Access:
 
     has_mfa = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     if user.is_superuser:
-        access = Access(is_platform_admin=True, has_mfa=has_mfa)
+        from django.conf import settings
+
+        access = Access(is_platform_admin=True, mfa_required=settings.PLATFORM_ADMIN_MFA, has_mfa=has_mfa)
     elif (membership := _staff_membership(user)) is not None:
         access = Access(
             reseller_id=membership.reseller_id,

@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from portal.core.fields import EncryptedTextField
-from portal.core.validators import normalise_e164, validate_ip_or_cidr
+from portal.core.validators import normalise_e164, validate_host, validate_ip_or_cidr, validate_line_password
 from portal.sync.models import Provisioned
 from portal.tenancy.scoping import ScopedQuerySet
 
@@ -86,5 +86,14 @@ class Trunk(Provisioned):
                 errors["default_cli"] = exc.messages
         if self.force_cli and not self.default_cli:
             errors["default_cli"] = "Set a default CLI to always present it."
+        if self.host:
+            try:
+                validate_host(self.host)
+            except ValidationError as exc:
+                errors["host"] = exc.messages
+        try:
+            validate_line_password(self.password, username=self.name)
+        except ValidationError as exc:
+            errors["password"] = exc.messages
         if errors:
             raise ValidationError(errors)

@@ -21,14 +21,14 @@ def jobs_of(request, obj, *, forwards: bool = False):
 
 
 def jobs_of_customer(request, customer):
-    """The latest sync jobs of a customer and of everything it has."""
-    condition = Q(object_kind="customer", object_id=customer.pk)
-    for kind, related in (("subscriber", customer.subscribers), ("number", customer.numbers), ("trunk", customer.trunks)):
-        ids = related.values("pk")
-        condition |= Q(object_kind=kind, object_id__in=ids)
-        if kind in ("subscriber", "number"):
-            condition |= Q(object_kind=f"{kind}_forwards", object_id__in=ids)
-    return SyncJob.objects.for_request(request).filter(condition).select_related("caused_by")[:SHOWN]
+    """The latest sync jobs of a customer and of everything it has or had: a job names its
+    object's customer, so the delete of a SIP account that is gone still shows here."""
+    return SyncJob.objects.for_request(request).filter(customer=customer).select_related("caused_by")[:SHOWN]
+
+
+def refused_deletes_of_customer(request, customer):
+    """Deletes of the customer's objects that the carrier refused: the carrier still has them."""
+    return SyncJob.objects.for_request(request).filter(customer=customer).refused_deletes()[:SHOWN]
 
 
 def history_of(obj):

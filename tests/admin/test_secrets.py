@@ -32,7 +32,7 @@ def test_secrets_are_write_only_and_encrypted(client, form_data):
         "reseller": reseller.pk,
         "name": "Simwood main",
         "kind": "simwood",
-        "base_url": "https://api.example.net",
+        "base_url": "https://api.simwood.com/v3",
         "account_id": "930001",
         "settings": '{"api_user": "portal"}',
     }

@@ -178,3 +178,15 @@ def test_last_use_is_written_at_most_once_a_minute(api, world):
 def test_a_customer_users_token_cannot_be_made_on_the_pages(client, world):
     client.force_login(CustomerUserFactory(customer=world["a"]["customer"]).user)
     assert client.get("/staff/api-tokens/").status_code == 403
+
+
+def test_without_peppers_of_its_own_a_token_survives_a_secret_key_rotation(api, world):
+    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY="old-" + "s" * 50, SECRET_KEY_FALLBACKS=[]):
+        issued = create_token(world["a"]["agent"], description="Billing")
+        old_pepper = issued.token.pepper_id
+    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY="new-" + "s" * 50, SECRET_KEY_FALLBACKS=["old-" + "s" * 50]):
+        assert api.as_(issued.plaintext).get(CUSTOMERS).status_code == 200
+        issued.token.refresh_from_db()
+        assert issued.token.pepper_id != old_pepper  # moved to the new key's pepper as it was used
+    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY="new-" + "s" * 50, SECRET_KEY_FALLBACKS=[]):
+        assert api.as_(issued.plaintext).get(CUSTOMERS).status_code == 200

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from portal.customers.models import Customer
 from portal.customers.services import create_customer, update_customer
@@ -23,9 +23,9 @@ from portal.forwards.services import ForwardInput, set_forwards
 from portal.numbers.models import Number
 from portal.numbers.services import add_number, release_number, update_number
 from portal.subscribers.models import Subscriber
-from portal.subscribers.services import create_subscriber, delete_subscriber, update_subscriber
+from portal.subscribers.services import create_subscriber, update_subscriber
 from portal.sync import engine, outbox
-from portal.sync.models import ErrorKind, JobState, SyncJob, SyncState
+from portal.sync.models import JobState, SyncJob, SyncState
 from portal.sync.operations import retry_job
 from portal.trunks.models import Trunk
 from portal.trunks.services import create_trunk, delete_trunk, update_trunk

@@ -22,6 +22,7 @@ def log_in(client):
 # The end-to-end page tests drive a real worker against the sandbox, as the sync tests do.
 from tests.sync.conftest import (  # noqa: E402,F401
     _purged_broker,
+    carrier_state,
     sandbox_carrier_account,
     start_worker,
     worker,

@@ -111,3 +111,35 @@ def test_customer_users_poll_only_their_own_objects(client, log_in):
     assert client.get(f"/sync/status/subscriber/{own.pk}/").status_code == 200
     assert client.get(f"/sync/status/subscriber/{neighbour.pk}/").status_code == 404
     assert client.get(JOBS).status_code == 403
+
+
+def test_a_delete_the_carrier_refused_shows_on_the_customers_page_and_can_be_tried_again(
+    client, staff, sandbox_carrier_account, carrier_state
+):
+    from portal.customers.services import create_customer
+    from portal.numbers.services import add_number, release_number
+    from portal.sync import engine
+
+    account = sandbox_carrier_account("surevoip", reseller=staff.reseller)
+    customer = create_customer(
+        reseller=staff.reseller, carrier_account=account, name="Anchor Clinic", email="desk@anchor.example",
+        phone="+441179460111", contact_name="Kira Lane", address_line1="1 Quay Street", city="Bristol",
+        postcode="BS1 4AA",
+    )  # fmt: skip
+    e164 = "+" + carrier_state(account)["stock"][0]
+    number = add_number(reseller=staff.reseller, carrier_account=account, e164=e164, customer=customer)
+    while engine.run_next(account.pk):
+        pass
+    release_number(number)  # SureVoIP's API cannot release a number: the carrier keeps it
+    while engine.run_next(account.pk):
+        pass
+    (refused,) = SyncJob.objects.refused_deletes()
+
+    page = client.get(f"/staff/customers/{customer.pk}/").content.decode()
+    assert "The carrier still has 1 thing deleted here" in page
+    assert escape(refused.last_error) in page and refused.object_repr in page
+    assert escape(refused.last_error) in client.get(f"/staff/customers/{customer.pk}/sync/").content.decode()
+    back = client.post(f"/staff/sync/{refused.pk}/retry/", {"next": f"/staff/customers/{customer.pk}/"})
+    assert back["Location"] == f"/staff/customers/{customer.pk}/"
+    refused.refresh_from_db()
+    assert refused.state == JobState.QUEUED

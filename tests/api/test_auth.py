@@ -181,12 +181,13 @@ def test_a_customer_users_token_cannot_be_made_on_the_pages(client, world):
 
 
 def test_without_peppers_of_its_own_a_token_survives_a_secret_key_rotation(api, world):
-    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY="old-" + "s" * 50, SECRET_KEY_FALLBACKS=[]):
+    old, new = "old-" + "s" * 50, "new-" + "s" * 50
+    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY=old, SECRET_KEY_FALLBACKS=[]):
         issued = create_token(world["a"]["agent"], description="Billing")
         old_pepper = issued.token.pepper_id
-    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY="new-" + "s" * 50, SECRET_KEY_FALLBACKS=["old-" + "s" * 50]):
+    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY=new, SECRET_KEY_FALLBACKS=[old]):  # Django's rotation
         assert api.as_(issued.plaintext).get(CUSTOMERS).status_code == 200
         issued.token.refresh_from_db()
         assert issued.token.pepper_id != old_pepper  # moved to the new key's pepper as it was used
-    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY="new-" + "s" * 50, SECRET_KEY_FALLBACKS=[]):
+    with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):  # the old key retired
         assert api.as_(issued.plaintext).get(CUSTOMERS).status_code == 200

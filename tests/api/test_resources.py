@@ -17,6 +17,8 @@ from portal.sync.models import Drift, JobState, SyncJob, SyncState
 from portal.trunks.models import Trunk
 from tests.factories import CustomerFactory, NumberFactory, SyncJobFactory
 
+from .conftest import token_for
+
 pytestmark = pytest.mark.django_db
 
 
@@ -445,3 +447,18 @@ def test_lists_run_as_many_queries_for_many_rows_as_for_few(api, world, path):
     more = queries()
     assert more == few, connection.queries[-more:]
     assert Number.objects.filter(reseller=a["reseller"]).count() > 30
+
+
+def test_a_platform_admin_sees_every_reseller_and_creates_for_the_carrier_accounts_one(api, world):
+    from tests.factories import SuperuserFactory
+
+    admin_token = token_for(SuperuserFactory())
+    api.as_(admin_token)
+    names = {c["name"] for c in api.get("/api/v1/customers/").json()["results"]}
+    assert {"Anchor Clinic", "Birch Clinic"} <= names
+    refused = api.post("/api/v1/numbers/", {"e164": "+44 20 7946 0777"})
+    assert refused.status_code == 400 and "carrier_account" in refused.json()["fields"]
+    created = api.post("/api/v1/customers/", {"name": "Cedar Dental", "carrier_account": world["b"]["account"].pk})
+    assert created.status_code == 201 and created.json()["reseller"] == world["b"]["reseller"].pk
+    assert "Cedar Dental" in str(api.as_(world["b"]["token"]).get("/api/v1/customers/").json())
+    assert "Cedar Dental" not in str(api.as_(world["a"]["token"]).get("/api/v1/customers/").json())

@@ -145,8 +145,9 @@ def test_every_operation_keeps_to_the_schema(case, world):
               response_schema_conformance]
     response = case.call(headers=headers)
     case.validate_response(response, checks=checks)
-    if "id" in (case.path_parameters or {}):
+    if "id" in (case.path_parameters or {}) and case.meta is not None and case.meta.phase.name != "coverage":
         # The generated ids rarely name an object; the same request on the reseller's first one reaches
-        # the services with the generated body (each kind's first object of reseller A has id 1).
+        # the services with the generated body (each kind's first object of reseller A has id 1). Not for
+        # the coverage phase's hundreds of boundary cases: the time goes where the data is random.
         case.path_parameters["id"] = 1
         case.validate_response(case.call(headers=headers), checks=checks)

@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HTTPS", "off")
+os.environ.setdefault("HTTPS_ONLY", "off")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 os.environ.setdefault("API_THROTTLE_RATE", "100000000/min")
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HTTPS", "off")
+os.environ.setdefault("HTTPS_ONLY", "off")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 
 from _sync_harness import describe_setup, setup  # noqa: E402

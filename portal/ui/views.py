@@ -470,7 +470,6 @@ class ObjectEditView(ScopedView):
             return render(request, f"{self.template_name}#form", self.context(form, obj), status=status)
         return render(request, self.template_name, self.context(form, obj), status=status)
 
-
     def reveal(self, obj, secret: str, next_url: str) -> str:
         """Where the secret the service made is shown once (a password, unless said)."""
         return reveal_once(self.request, obj, secret, next_url)

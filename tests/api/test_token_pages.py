@@ -111,3 +111,19 @@ def test_colleagues_tokens_are_the_managers_to_see_and_revoke(client, world):
 def test_anonymous_visitors_log_in_first(client, world):
     response = client.get(LIST)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_the_admin_lists_tokens_without_their_digest_and_revokes_them(client, world):
+    from tests.factories import SuperuserFactory
+
+    token = ApiToken.objects.filter(user=world["a"]["agent"]).first()
+    client.force_login(SuperuserFactory())
+    listed = client.get("/admin/apitokens/apitoken/")
+    assert listed.status_code == 200 and token.description in listed.content.decode()
+    page = client.get(f"/admin/apitokens/apitoken/{token.pk}/change/").content.decode()
+    assert token.digest not in page and token.key in page
+    client.post("/admin/apitokens/apitoken/", {"action": "revoke", "_selected_action": [token.pk]})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    client.force_login(world["a"]["agent"])  # agents keep to their pages
+    assert client.get("/admin/apitokens/apitoken/").status_code in (302, 403)

@@ -85,7 +85,30 @@ REPLAYED = OpenApiParameter("Idempotent-Replayed", OpenApiTypes.STR, OpenApiPara
                                         "Idempotency-Key.")
 
 
+# What the filters the staff lists' FilterSets declare without a label mean, for the schema.
+PARAMETER_DESCRIPTIONS = {
+    "id": "The object's id. Another reseller's object is a 404, as a missing one is.",
+    "carrier_account": "Only those on this carrier account (its id).",
+    "customer": "Only those of this customer (its id).",
+    "subscriber": "Only those of this SIP account (its id).",
+    "number": "Only those of this number (its id).",
+    "enabled": "true: only those switched on; false: only those switched off.",
+    "object_kind": "The kind of object: customer, subscriber, number, trunk, subscriber_forwards, number_forwards.",
+    "object_id": "The object's id (with object_type, or object_kind).",
+    "since": "From this moment on (ISO 8601, e.g. 2026-11-30T00:00:00Z).",
+    "until": "Before this moment (ISO 8601).",
+    "limit": "How many to ask the carrier for (1–100).",
+}
+
+
 class PortalAutoSchema(AutoSchema):
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if not parameter.get("description") and parameter["name"] in PARAMETER_DESCRIPTIONS:
+                parameter["description"] = PARAMETER_DESCRIPTIONS[parameter["name"]]
+        return parameters
+
     def _has_id(self) -> bool:
         return "{id}" in self.path
 

@@ -63,6 +63,7 @@ def test_every_operation_is_described_with_its_errors_and_headers(openapi):
         assert {"401", "403", "429"} <= codes, name
         assert any(code.startswith("2") for code in codes), name
         parameters = {p["name"] for p in operation.get("parameters", [])}
+        assert all(p.get("description") for p in operation.get("parameters", [])), name
         if "{id}" in path:
             assert "404" in codes, name
         if method in ("put", "patch", "post"):

@@ -88,12 +88,10 @@ def main() -> int:
     cleanup = setup("api_lists")
     from django.conf import settings
     from django.test import Client, override_settings
-    from staff_lists import fill, measure
+    from staff_lists import bench_reseller, fill, measure
 
     from portal.apitokens.services import create_token
-    from portal.carriers.models import CarrierAccount
     from portal.celery import app
-    from portal.tenancy.models import Reseller
     from tests.factories import StaffFactory
 
     storages = {**settings.STORAGES,
@@ -101,10 +99,7 @@ def main() -> int:
     failures = []
     try:
         with override_settings(STORAGES=storages):
-            reseller = Reseller.objects.create(name="Bench Telecom", slug="bench")
-            account = CarrierAccount.objects.create(reseller=reseller, kind="simwood", name="Bench Simwood",
-                                                    base_url="http://127.0.0.1:9/simwood", account_id="930001",
-                                                    settings={"api_user": "bench"}, credentials={"api_key": "x"})
+            reseller, account = bench_reseller()
             manager = StaffFactory(reseller=reseller, manager=True).user
             token = create_token(manager, description="Benchmark", write_enabled=True).plaintext
             client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")

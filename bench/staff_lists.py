@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HTTPS", "off")
+os.environ.setdefault("HTTPS_ONLY", "off")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
 
 from _sync_harness import describe_setup, setup  # noqa: E402
@@ -69,6 +69,18 @@ def fill(reseller, account, start_customer: int, end_customer: int, start_number
     Number.objects.bulk_create(rows)
 
 
+def bench_reseller():
+    """The reseller the data is filled into, and its carrier account (nothing listens at its address)."""
+    from portal.carriers.models import CarrierAccount
+    from portal.tenancy.models import Reseller
+
+    reseller = Reseller.objects.create(name="Bench Telecom", slug="bench")
+    account = CarrierAccount.objects.create(reseller=reseller, kind="simwood", name="Bench Simwood",
+                                            base_url="http://127.0.0.1:9/simwood", account_id="930001",
+                                            settings={"api_user": "bench"}, credentials={"api_key": "x"})
+    return reseller, account
+
+
 def measure(client, path: str, runs: int) -> tuple[float, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -91,8 +103,6 @@ def main() -> int:
     from django.conf import settings
     from django.test import Client, override_settings
 
-    from portal.carriers.models import CarrierAccount
-    from portal.tenancy.models import Reseller
     from tests.factories import StaffFactory
 
     storages = {**settings.STORAGES,
@@ -100,10 +110,7 @@ def main() -> int:
     failures = []
     try:
         with override_settings(STORAGES=storages):
-            reseller = Reseller.objects.create(name="Bench Telecom", slug="bench")
-            account = CarrierAccount.objects.create(reseller=reseller, kind="simwood", name="Bench Simwood",
-                                                    base_url="http://127.0.0.1:9/simwood", account_id="930001",
-                                                    settings={"api_user": "bench"}, credentials={"api_key": "x"})
+            reseller, account = bench_reseller()
             # A manager of the reseller, given the admin's staff flag: both pages see the same rows.
             manager = StaffFactory(reseller=reseller, manager=True).user
             manager.is_staff = True

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "template_partials",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the API docs page's files, served by whitenoise
     "django_celery_beat",
     "portal.core",
     "portal.accounts",
@@ -105,6 +106,8 @@ INSTALLED_APPS = [
     "portal.operations",
     "portal.branding",
     "portal.selfservice",
+    "portal.apitokens",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -368,6 +371,7 @@ CELERY_BEAT_SCHEDULE = {
     # A holiday forward's dates are cleared once they are over (a carrier without years would repeat them).
     "forwards-end-past-windows": {"task": "portal.forwards.tasks.end_past_windows", "schedule": 3600},
     "alert-digests": {"task": "portal.operations.tasks.send_alert_digests", "schedule": ALERT_DIGEST_INTERVAL},
+    "api-idempotency-keys": {"task": "portal.api.tasks.purge_idempotency_keys", "schedule": 3600.0},
 }
 
 # The sandbox carriers (demo and tests): where seed_demo creates its carrier accounts.
@@ -386,14 +390,45 @@ CARRIER_API_HOSTS = {
 CARRIER_ANY_HOST = env.bool("CARRIER_ANY_HOST", default=DEBUG)  # development only
 SANDBOX_CARRIERS = env.bool("SANDBOX_CARRIERS", default=False)  # the demo: SANDBOX_URL's host and port too
 
+# The REST API (portal/api, docs/api.md): tokens (portal/apitokens) or the session (with CSRF),
+# JSON only, one error shape, a request budget per token in the shared cache.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "portal.apitokens.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsResellerStaff", "portal.api.permissions.TokenMayWrite"],
+    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Reseller Portal API", "VERSION": "0.1.0"}
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")  # per token
+API_PAGE_SIZE = 50
+API_MAX_PAGE_SIZE = 500
+API_IDEMPOTENCY_TTL = env.int("API_IDEMPOTENCY_TTL", default=24 * 3600)  # seconds an Idempotency-Key is kept
+# id:secret pairs; the first digests new tokens, all check them (rotation). Unset: derived from
+# SECRET_KEY and SECRET_KEY_FALLBACKS (docs/api.md).
+API_TOKEN_PEPPERS = env.list("API_TOKEN_PEPPERS", default=[])
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Reseller Portal API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "defaultModelsExpandDepth": 0, "docExpansion": "none"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.schema.describe_api"],
+    "ENUM_NAME_OVERRIDES": {
+        f"{name}Enum": f"portal.{app}.models.{name}"
+        for app, name in [("customers", "CustomerStatus"), ("subscribers", "SubscriberStatus"),
+                          ("numbers", "NumberStatus"), ("trunks", "TrunkType"), ("forwards", "ForwardType")]
+    },
+}
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False

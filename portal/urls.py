@@ -19,4 +19,6 @@ urlpatterns = [
     path("", include("portal.operations.urls")),
     path("", include("portal.ui.urls")),
     path("", include("portal.sync.urls")),
+    path("staff/api-tokens/", include("portal.apitokens.urls")),
+    path("api/", include("portal.api.urls")),
 ]

@@ -493,12 +493,16 @@ class ObjectEditView(ScopedView):
                 secret = _secret_of(result)
                 url = self.success_url(saved)
                 if secret:
-                    url = reveal_once(request, saved, secret, url)
+                    url = self.reveal(saved, secret, url)
                 return client_redirect(request, url)
         status = 200  # htmx swaps 200s only; the invalid form comes back in place, input kept
         if htmx_partial(request):
             return render(request, f"{self.template_name}#form", self.context(form, obj), status=status)
         return render(request, self.template_name, self.context(form, obj), status=status)
+
+    def reveal(self, obj, secret: str, next_url: str) -> str:
+        """Where the secret the service made is shown once (a password, unless said)."""
+        return reveal_once(self.request, obj, secret, next_url)
 
 
 def _only_errors_of_filled_fields(form) -> None:
@@ -513,14 +517,16 @@ def _only_errors_of_filled_fields(form) -> None:
 SECRET_KEY_PREFIX = "ui-secret-"
 
 
-def reveal_once(request, obj, secret: str, next_url: str) -> str:
+def reveal_once(request, obj, secret: str, next_url: str, *, label: str = "password",
+                hint: str = "To get another one later, reset it.") -> str:
     """Keep ``secret`` server-side (the session lives in the database) for one showing.
 
     Returns the page that shows it; that page forgets it as it shows it. Never a
-    message, never a cookie value.
+    message, never a cookie value. ``label`` names the secret, ``hint`` says how to get a new one.
     """
     token = secrets.token_urlsafe(16)
-    request.session[SECRET_KEY_PREFIX + token] = {"secret": secret, "object": str(obj), "next": next_url}
+    request.session[SECRET_KEY_PREFIX + token] = {"secret": secret, "object": str(obj), "next": next_url,
+                                                  "label": label, "hint": hint}
     return reverse("ui_secret", args=[token])
 
 
@@ -530,6 +536,7 @@ def show_secret(request, token: str):
     if not (request.access.is_staff or request.access.is_platform_admin):
         raise PermissionDenied("This page is for reseller staff.")  # customers have their own (/my/)
     entry = request.session.pop(SECRET_KEY_PREFIX + token, None)
-    response = render(request, "ui/secret_once.html", {"entry": entry, "title": "New password"})
+    label = entry.get("label", "password") if entry else "password"
+    response = render(request, "ui/secret_once.html", {"entry": entry, "title": f"New {label}"})
     response["Cache-Control"] = "no-store"
     return response

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from portal.sync.filters import SyncJobFilter
+from portal.sync.filters import SyncJobFilterSet
 from portal.sync.models import Drift, DriftKind, ErrorKind, Resolution, SyncJob
 from portal.sync.operations import retry_job, sync_now
 from portal.sync.reconcile import ADOPT, PUSH, DriftResolutionError, resolve
@@ -42,7 +42,7 @@ class SyncJobViewSet(ReadMixin, ApiViewSet):
 
     model = SyncJob
     serializer_class = SyncJobSerializer
-    filterset_class = SyncJobFilter
+    filterset_class = SyncJobFilterSet
     select_related = ("caused_by",)
     ordering_fields = ("created_at", "next_attempt_at", "finished_at")
     ordering = ("-created_at", "-pk")

@@ -22,6 +22,7 @@ from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from auditlog.signals import pre_log
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models.signals import post_save, pre_save
 
 from .models import AuditEntryOwner
@@ -90,7 +91,12 @@ def _follow(obj, path: str):
     for hop in hops:
         if obj is None or getattr(obj, f"{hop}_id", None) is None:
             return None
-        obj = getattr(obj, hop)
+        try:
+            obj = getattr(obj, hop)
+        except ObjectDoesNotExist:
+            # Deleted in the same cascade (a subscriber's forwards go with it): its own entry
+            # is filed under the owners, this one under none.
+            return None
     if obj is None:
         return None
     return obj.pk if last == "pk" else getattr(obj, f"{last}_id", None)

@@ -115,8 +115,13 @@ class Capabilities:
     # dated window must last less than a year and end within one; the portal clears a
     # window that is over (``forwards.services.end_past_windows``) before it comes round again.
     dates_repeat_yearly: bool = False
+    # A number stays with the customer it was allocated to (SureVoIP allocates it to a
+    # customer and cannot move or release it through its API).
+    numbers_stay_with_customer: bool = False
     trunk_types: frozenset[str] = frozenset()  # {"ip", "auth"}
     trunk_fields: frozenset[str] = frozenset()  # TrunkSpec field names the carrier holds
+    # The carrier names a trunk by its name (Simwood): it cannot be renamed once it exists.
+    trunk_renames: bool = True
     # CustomerSpec field names the carrier holds and reads back (empty: all of them), so that
     # reconciliation does not see drift in a field the carrier never keeps.
     customer_fields: frozenset[str] = frozenset()

@@ -526,6 +526,7 @@ class SimwoodAdapter(CarrierAdapter):
         date_windows=True,
         dates_repeat_yearly=True,
         trunk_types=frozenset({"ip", "auth"}),
+        trunk_renames=False,
         trunk_fields=frozenset({
             "name", "type", "allowed_ips", "channels_in", "channels_out", "default_cli", "force_cli",
             "max_cost_per_minute", "max_cost_per_call", "enabled", "customer_ref",

@@ -599,6 +599,12 @@ class SipwiseAdapter(CarrierAdapter):
 
     def update_customer(self, remote_id: str, spec: CustomerSpec) -> None:
         customer = self._get(f"customers/{remote_id}")
+        if customer["status"] == "terminated":
+            # Final at Sipwise: nothing of it can change any more (a second terminate, from a
+            # retried push, is done already; anything else is refused in plain words).
+            if spec.status == "terminated":
+                return
+            raise PermanentError("Sipwise keeps a terminated customer terminated: it cannot be changed or reactivated")
         self._patch_fields(f"customercontacts/{customer['contact_id']}", self._contact_body(spec))
         self._patch_fields(f"customers/{remote_id}", self._customer_body(spec))
 

@@ -238,6 +238,7 @@ class SureVoIPAdapter(CarrierAdapter):
         forward_types=frozenset({"unconditional"}),
         max_destinations=1,
         forward_is_destination=True,
+        numbers_stay_with_customer=True,
         customer_fields=frozenset({"name", "contact_name", "email", "phone", "address"}),
         notes=(
             "A number has one destination: its unconditional forward is that destination, "

@@ -78,6 +78,9 @@ class ForwardsKind(SyncedKind):
     def natural_key(self, obj):
         return KINDS[self.owner_kind].natural_key(obj)
 
+    def gone(self, obj):
+        return KINDS[self.owner_kind].gone(obj)  # a released number's forwards go nowhere
+
     def delete(self, remote_id, adapter):
         return None  # forwards go with their owner; an emptied set is a push of []
 

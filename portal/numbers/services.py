@@ -38,14 +38,29 @@ def check_destination_and_forward(number: Number) -> None:
         raise ValidationError({"destination": f"{number.carrier_account.get_kind_display()}: {DESTINATION_IS_FORWARD}."})
 
 
+def check_stays_with_customer(number: Number, previous_customer_id: int | None) -> None:
+    """Where the carrier allocates a number to a customer for good (SureVoIP), it cannot be
+    given to another one (or taken back into stock) here: the carrier would keep it with the
+    first while the portal showed it moved."""
+    caps = capabilities_of(number)
+    if caps is None or not caps.numbers_stay_with_customer:
+        return
+    if previous_customer_id is not None and number.customer_id != previous_customer_id:
+        label = number.carrier_account.get_kind_display()
+        raise ValidationError({"customer": f"{label} keeps a number with the customer it was allocated to: its API "
+                                           f"cannot move it. Ask {label} to move it, then adopt it from the drift page."})
+
+
 @service
 def update_number(number: Number, *, actor=None, **changes) -> Number:
     previous_subscriber = number.subscriber if number.subscriber_id else None
     previous_trunk = number.trunk if number.trunk_id else None
+    previous_customer_id = number.customer_id
     with change_by(actor):
         for name, value in changes.items():
             setattr(number, name, value)
         check_destination_and_forward(number)
+        check_stays_with_customer(number, previous_customer_id)
         save_and_sync(number, actor=actor)
         current = number.subscriber if number.subscriber_id else None
         if current != previous_subscriber:

@@ -89,6 +89,9 @@ class NumberKind(SyncedKind):
             adapter.update_number(remote_id or obj.e164, routing_spec(obj, caps))
         return Outcome(remote_id or obj.e164)
 
+    def gone(self, obj):
+        return obj.status == NumberStatus.RELEASED
+
     def routing_spec(self, obj, capabilities) -> NumberSpec:
         return routing_spec(obj, capabilities)
 

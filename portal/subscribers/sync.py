@@ -14,6 +14,15 @@ from portal.sync.reconcilers import ObjectReconciler, portal_status, text
 
 from .models import DOMAIN_RE, Subscriber, SubscriberStatus
 
+# The carriers' words for a SIP account's state (``SubscriberSpec.status``): one that cannot
+# register is "suspended" at every carrier; a terminated account stays one the carrier
+# keeps, switched off, so that the portal's history and the carrier agree.
+SPEC_STATUS = {
+    SubscriberStatus.ACTIVE: "active",
+    SubscriberStatus.LOCKED: "suspended",
+    SubscriberStatus.TERMINATED: "suspended",
+}
+
 
 def subscriber_spec(subscriber: Subscriber, *, with_password: bool = True) -> SubscriberSpec:
     numbers = list(subscriber.numbers.order_by("e164").values_list("pk", "e164"))
@@ -25,7 +34,7 @@ def subscriber_spec(subscriber: Subscriber, *, with_password: bool = True) -> Su
         display_name=subscriber.display_name,
         primary_number=primary,
         alias_numbers=[e164 for pk, e164 in numbers if pk != subscriber.primary_number_id],
-        status=subscriber.status,
+        status=SPEC_STATUS.get(subscriber.status, "suspended"),
         customer_remote_id=subscriber.customer.remote_id or None,
         caller_id=primary or "",
         portal_id=str(subscriber.pk),

@@ -407,6 +407,8 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
             obj = kind.load(job.object_id)
             if obj is None:
                 return _finish(job, JobState.DONE, "the object was deleted before it was sent")
+            if kind.gone(obj):
+                return _finish(job, JobState.DONE, f"{obj} was released: there is nothing to send")
             if not kind.held(adapter):
                 return _done(job, kind, remote_id="", keep_slot=keep_slot)
             if job.operation == JobOperation.RESET_SECRET:

@@ -142,6 +142,11 @@ class SyncedKind:
     def customer_id_of(self, obj: Any) -> int | None:
         return getattr(obj, "customer_id", None)
 
+    def gone(self, obj: Any) -> bool:
+        """The row stays but the object is not to be at the carrier (a released number):
+        a push has nothing to send (and must not bring it back)."""
+        return False
+
     # -- shared -----------------------------------------------------------------
     def delete_target(self, payload: dict) -> tuple[str, dict]:
         """(remote id, lookup) of a delete job's payload."""

@@ -53,9 +53,15 @@ def create_trunk(*, customer, actor=None, **fields) -> Trunk:
 
 @service
 def update_trunk(trunk: Trunk, *, actor=None, **changes) -> Trunk:
+    previous_name = trunk.name
     with change_by(actor):
         for name, value in changes.items():
             setattr(trunk, name, value)
+        caps = capabilities_of(trunk)
+        if caps is not None and not caps.trunk_renames and trunk.name != previous_name and trunk.pk:
+            label = trunk.carrier_account.get_kind_display()
+            raise ValidationError({"name": f"{label} names a trunk by its name and cannot rename it: "
+                                           "add a new trunk with the new name instead."})
         check_carrier_can_hold(trunk)
         return save_and_sync(trunk, actor=actor)
 

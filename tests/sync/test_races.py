@@ -119,7 +119,9 @@ def test_d2_a_number_released_while_its_allocation_runs_is_released_at_the_carri
     run_due(account)
     state = carrier_state(account)
     assert e164[1:] not in state["numbers"], "the number stayed allocated (and kept costing money)"
-    assert e164[1:] in state["released"]
+    # Released at the carrier, or never allocated (the allocation, run after the release was
+    # saved, found a released number and sent nothing): either way the account does not hold it.
+    assert e164[1:] in state["released"] or e164[1:] in state["stock"]
     number.refresh_from_db()
     assert (number.remote_id, number.sync_state) == ("", SyncState.SYNCED)
 

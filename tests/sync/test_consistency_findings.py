@@ -1,0 +1,84 @@
+"""Defects the consistency test found beyond the seven races of issue #10, each made to happen
+on purpose (jobs run in this process, as in test_races.py). Each failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from portal.customers.services import create_customer, set_customer_status
+from portal.forwards.services import ForwardInput, set_forwards
+from portal.numbers.models import Number
+from portal.numbers.services import add_number, release_number, update_number
+from portal.subscribers.services import create_subscriber, disable_subscriber
+from portal.sync.models import JobState, SyncJob, SyncState
+from portal.trunks.models import Trunk
+from portal.trunks.services import create_trunk, update_trunk
+from tests.sync.test_races import ANCHOR, make_due, run_due, sipwise_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_locked_sip_account_is_locked_at_sipwise(sandbox_carrier_account, carrier_state):
+    account = sandbox_carrier_account("sipwise")
+    customer = sipwise_customer(account)
+    subscriber, _ = create_subscriber(customer=customer, username="kira")
+    run_due(account)
+    disable_subscriber(subscriber)
+    run_due(account)
+    subscriber.refresh_from_db()
+    assert subscriber.sync_state == SyncState.SYNCED, subscriber.sync_error
+    (held,) = [s for s in carrier_state(account)["subscribers"].values() if s["username"] == "kira"]
+    assert held["status"] == "locked"
+
+
+def test_a_released_number_with_forwards_is_not_bought_back(sandbox_carrier_account, carrier_state, carrier_log):
+    account = sandbox_carrier_account("simwood")
+    e164 = "+" + next(iter(carrier_state(account)["stock"]))
+    customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental")
+    number = add_number(reseller=account.reseller, carrier_account=account, e164=e164, customer=customer)
+    run_due(account)
+    set_forwards(Number.objects.get(pk=number.pk), [ForwardInput("unconditional", True, [("+447400123456", 20)])])
+    release_number(Number.objects.get(pk=number.pk))  # the forwards' job is still queued
+    for _ in range(3):
+        make_due(account)
+        run_due(account)
+    state = carrier_state(account)
+    assert e164[1:] not in state["numbers"] and e164[1:] in state["released"]
+    allocations = [e for e in carrier_log(account) if e["method"] == "PUT" and e["path"].endswith(f"/allocated/{e164[1:]}")]
+    assert len(allocations) == 1, "the released number was allocated again"
+    assert not SyncJob.objects.open().exists()
+
+
+def test_a_sipwise_customer_terminated_twice_is_terminated_once(sandbox_carrier_account):
+    account = sandbox_carrier_account("sipwise")
+    customer = sipwise_customer(account)
+    set_customer_status(customer, "terminated")
+    run_due(account)
+    SyncJob.objects.create(reseller=account.reseller, carrier_account=account, object_kind="customer",
+                           object_id=customer.pk, object_repr=str(customer))  # a retried push of it
+    run_due(account)
+    states = set(SyncJob.objects.filter(object_kind="customer", object_id=customer.pk).values_list("state", flat=True))
+    assert states == {JobState.DONE}
+
+
+def test_a_surevoip_number_cannot_be_moved_to_another_customer(sandbox_carrier_account, carrier_state):
+    account = sandbox_carrier_account("surevoip")
+    first = create_customer(reseller=account.reseller, carrier_account=account, **ANCHOR)
+    second = create_customer(reseller=account.reseller, carrier_account=account, **{**ANCHOR, "name": "Quay Vets"})
+    number = add_number(reseller=account.reseller, carrier_account=account, e164="+" + carrier_state(account)["stock"][0],
+                        customer=first)
+    with pytest.raises(ValidationError) as refused:
+        update_number(number, customer=second)
+    assert "cannot move it" in refused.value.message_dict["customer"][0]
+    assert Number.objects.get(pk=number.pk).customer == first
+
+
+def test_a_simwood_trunk_cannot_be_renamed(sandbox_carrier_account):
+    account = sandbox_carrier_account("simwood")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental")
+    trunk = create_trunk(customer=customer, name="PBX1", type="auth")
+    with pytest.raises(ValidationError) as refused:
+        update_trunk(Trunk.objects.get(pk=trunk.pk), name="PBX2")
+    assert "cannot rename" in refused.value.message_dict["name"][0]
+    assert Trunk.objects.get(pk=trunk.pk).name == "PBX1"

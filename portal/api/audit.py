@@ -7,11 +7,14 @@ with it). Platform admins see every entry. Secrets are never in the log (portal/
 
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from auditlog.models import LogEntry
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
@@ -92,13 +95,30 @@ class IdFilter(django_filters.Filter):
         super().__init__(*args, min_value=0, max_value=MAX_ID, **kwargs)
 
 
+class InstantField(IsoDateTimeField):
+    """An ISO 8601 instant, as UTC: the database takes offsets of at most ±15:59, ISO any up to ±23:59."""
+
+    def to_python(self, value):
+        instant = super().to_python(value)
+        if instant is None:
+            return None
+        try:
+            return instant.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError("That instant is outside the calendar.", code="invalid") from None
+
+
+class InstantFilter(django_filters.IsoDateTimeFilter):
+    field_class = InstantField
+
+
 class LogEntryFilterSet(django_filters.FilterSet):
     object_type = django_filters.ChoiceFilter(choices=[(name, name) for name in AUDITED], method="filter_type")
     object_id = IdFilter()
     actor = IdFilter(field_name="actor_id", label="The user id of who made the change")
     action = django_filters.ChoiceFilter(choices=[(name, name) for name in ACTIONS.values()], method="filter_action")
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = InstantFilter(field_name="timestamp", lookup_expr="gte")
+    until = InstantFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = LogEntry

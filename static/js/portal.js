@@ -62,4 +62,18 @@
   function wireKinds() { document.querySelectorAll("select.carrier-kind").forEach(showKindFields); }
   document.addEventListener("DOMContentLoaded", wireKinds);
   document.addEventListener("htmx:afterSettle", wireKinds);
+  // The header's "More" menu closes as a menu does: on a click elsewhere, and on Escape
+  // (which gives the focus back to its summary).
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(".nav-more details[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.open = false; }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll(".nav-more details[open]").forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+  });
 })();

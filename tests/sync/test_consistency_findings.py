@@ -82,3 +82,13 @@ def test_a_simwood_trunk_cannot_be_renamed(sandbox_carrier_account):
         update_trunk(Trunk.objects.get(pk=trunk.pk), name="PBX2")
     assert "cannot rename" in refused.value.message_dict["name"][0]
     assert Trunk.objects.get(pk=trunk.pk).name == "PBX1"
+
+
+def test_a_surevoip_number_needs_a_customer_before_it_is_allocated(sandbox_carrier_account, carrier_state):
+    account = sandbox_carrier_account("surevoip")
+    e164 = "+" + carrier_state(account)["stock"][0]
+    with pytest.raises(ValidationError) as refused:  # the page says so; no job the carrier must refuse
+        add_number(reseller=account.reseller, carrier_account=account, e164=e164)
+    assert "allocates a number to a customer" in refused.value.message_dict["customer"][0]
+    assert not Number.objects.filter(e164=e164).exists()
+    assert not SyncJob.objects.exists()

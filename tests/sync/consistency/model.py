@@ -110,35 +110,115 @@ class World:
 
 def generate(world: World, rng: random.Random, length: int, fault_rate: float = 0.08,
              faults: tuple[str, ...] = FAULTS) -> list[Op]:
+    """Steps that mostly find their target: the generator keeps a rough model of which
+    slots exist (assuming each step succeeds) and picks targets among them. Where it is
+    wrong (a step refused, a number released) the step is refused or skipped at run time."""
     carriers = sorted(world.accounts)
-    # Every account starts with a customer, so that the run is not mostly "skipped".
-    ops = [Op("create_customer", carrier, (0,)) for carrier in carriers]
+    made: dict[str, dict[str, set]] = {c: {"customer": set(), "subscriber": set(), "number": set(), "trunk": set(),
+                                           "released": set()} for c in carriers}
+    ops: list[Op] = []
+
+    def add(op: Op) -> None:
+        ops.append(op)
+        state = made[op.carrier]
+        match op.name, op.args:
+            case ("create_customer" | "recreate_customer", (c, *_)):
+                state["customer"].add(c)
+            case ("delete_customer", (c, *_)):
+                state["customer"].discard(c)
+            case ("create_subscriber", (_, s)):
+                state["subscriber"].add(s)
+            case ("rename_subscriber", (s, new)):
+                if new not in state["subscriber"]:
+                    state["subscriber"].discard(s)
+                    state["subscriber"].add(new)
+            case ("delete_subscriber", (s,)):
+                state["subscriber"].discard(s)
+            case ("add_number", (n, _)):
+                state["number"].add(n)
+            case ("release_number", (n,)):
+                state["number"].discard(n)
+                state["released"].add(n)
+            case ("create_trunk", (_, t, _)):
+                state["trunk"].add(t)
+            case ("delete_trunk", (t,)):
+                state["trunk"].discard(t)
+
+    for carrier in carriers:  # every account starts with a customer
+        add(Op("create_customer", carrier, (0,)))
     while len(ops) < length:
         carrier = rng.choice(carriers)
         if faults and rng.random() < fault_rate:
-            ops.append(Op(rng.choice(faults), carrier, (rng.randrange(1000),)))
+            add(Op(rng.choice(faults), carrier, (rng.randrange(1000),)))
             continue
         name = rng.choice(world.ops_for(carrier))
-        ops.append(Op(name, carrier, _args(name, rng)))
+        args = _args(name, rng, made[carrier])
+        if args is not None:
+            add(Op(name, carrier, args))
     return ops
 
 
-def _args(name: str, rng: random.Random) -> tuple:
-    c = rng.randrange(CUSTOMER_SLOTS)
-    s = rng.randrange(SUBSCRIBER_SLOTS)
-    n = rng.randrange(NUMBER_SLOTS)
-    t = rng.randrange(TRUNK_SLOTS)
+def _one(rng: random.Random, existing: set, slots: int, absent: bool = False) -> int | None:
+    """A slot that exists (or, ``absent``, one that does not); now and then any slot, so that
+    steps on what is not there are exercised too."""
+    pool = sorted(set(range(slots)) - existing) if absent else sorted(existing)
+    if not pool or rng.random() < 0.1:
+        return rng.randrange(slots) if rng.random() < 0.3 else None
+    return rng.choice(pool)
+
+
+def _args(name: str, rng: random.Random, made: dict[str, set]) -> tuple | None:
+    def some(kind: str, slots: int, absent: bool = False):
+        return _one(rng, made[kind] - (made["released"] if kind == "number" and absent else set()), slots, absent)
+
+    c = some("customer", CUSTOMER_SLOTS)
     pick = rng.randrange(1000)
-    return {
-        "create_customer": (c,), "update_customer": (c, pick), "rename_customer": (c, pick),
-        "delete_customer": (c,), "recreate_customer": (c,),
-        "create_subscriber": (c, s), "update_subscriber": (s, pick), "rename_subscriber": (s, rng.randrange(SUBSCRIBER_SLOTS)),
-        "disable_subscriber": (s,), "enable_subscriber": (s,), "delete_subscriber": (s,),
-        "set_subscriber_forwards": (s, pick), "clear_subscriber_forwards": (s,),
-        "add_number": (n, c if pick % 4 else None), "route_number": (n, s, pick), "reassign_number": (n, c),
-        "set_number_forwards": (n, pick), "clear_number_forwards": (n,), "release_number": (n,),
-        "create_trunk": (c, t, pick), "update_trunk": (t, pick), "delete_trunk": (t,),
-    }[name]  # fmt: skip
+    match name:
+        case "create_customer":
+            new = some("customer", CUSTOMER_SLOTS, absent=True)
+            return None if new is None else (new,)
+        case "update_customer" | "rename_customer":
+            return None if c is None else (c, pick)
+        case "delete_customer" | "recreate_customer":
+            return None if c is None else (c,)
+        case "create_subscriber":
+            s = some("subscriber", SUBSCRIBER_SLOTS, absent=True)
+            return None if c is None or s is None else (c, s)
+        case "update_subscriber" | "set_subscriber_forwards":
+            s = some("subscriber", SUBSCRIBER_SLOTS)
+            return None if s is None else (s, pick)
+        case "rename_subscriber":
+            s = some("subscriber", SUBSCRIBER_SLOTS)
+            return None if s is None else (s, rng.randrange(SUBSCRIBER_SLOTS))
+        case "disable_subscriber" | "enable_subscriber" | "delete_subscriber" | "clear_subscriber_forwards":
+            s = some("subscriber", SUBSCRIBER_SLOTS)
+            return None if s is None else (s,)
+        case "add_number":
+            n = _one(rng, made["number"] | made["released"], NUMBER_SLOTS, absent=True)
+            return None if n is None else (n, c if pick % 4 else None)
+        case "route_number":
+            n = some("number", NUMBER_SLOTS)
+            s = some("subscriber", SUBSCRIBER_SLOTS)
+            return None if n is None else (n, s if s is not None else 0, pick)
+        case "reassign_number":
+            n = some("number", NUMBER_SLOTS)
+            return None if n is None or c is None else (n, c)
+        case "set_number_forwards":
+            n = some("number", NUMBER_SLOTS)
+            return None if n is None else (n, pick)
+        case "clear_number_forwards" | "release_number":
+            n = some("number", NUMBER_SLOTS)
+            return None if n is None else (n,)
+        case "create_trunk":
+            t = some("trunk", TRUNK_SLOTS, absent=True)
+            return None if c is None or t is None else (c, t, pick)
+        case "update_trunk":
+            t = some("trunk", TRUNK_SLOTS)
+            return None if t is None else (t, pick)
+        case "delete_trunk":
+            t = some("trunk", TRUNK_SLOTS)
+            return None if t is None else (t,)
+    raise AssertionError(f"unknown step {name}")
 
 
 # ---------------------------------------------------------------------------- execution
@@ -322,10 +402,12 @@ def _run(world: World, op: Op) -> None:
             raise AssertionError(f"unknown step {op.name}")
 
 
-def build_world(control, reseller, token: str) -> World:
+def build_world(control, make_reseller, token: str) -> World:
     """One fresh sandbox account per carrier, all of one reseller, and the slots' numbers:
     stock the carrier sells where it sells numbers, fresh ones on Sipwise (its numbers are
-    a subscriber's, unique on the platform), none on Simotel (it holds no numbers)."""
+    a subscriber's, unique on the platform), none on Simotel (it holds no numbers).
+
+    One reseller per account: a customer's slot is its external reference, unique per reseller."""
     from tests.fresh_numbers import fresh_e164
 
     from .infra import carrier_account, sandbox_state
@@ -333,7 +415,7 @@ def build_world(control, reseller, token: str) -> World:
     accounts, numbers = {}, {}
     for kind in ("simwood", "surevoip", "sipwise", "simotel"):
         # A hang must not hold a worker for the default 15 s read timeout.
-        account = carrier_account(control, kind, reseller, read_timeout=3.0)
+        account = carrier_account(control, kind, make_reseller(kind), read_timeout=3.0)
         accounts[kind] = account
         if kind in ("simwood", "surevoip"):
             stock = sandbox_state(control, account)["stock"]

@@ -92,3 +92,65 @@ def test_a_surevoip_number_needs_a_customer_before_it_is_allocated(sandbox_carri
     assert "allocates a number to a customer" in refused.value.message_dict["customer"][0]
     assert not Number.objects.filter(e164=e164).exists()
     assert not SyncJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_deleted_while_a_trunk_is_added_for_it(sandbox_carrier_account, monkeypatch):
+    """The delete checked that the customer had nothing, then a trunk was committed for it,
+    then the delete went on: on PostgreSQL a foreign-key error refused the delete to the
+    person (or the cascade took the new trunk with it, its carrier never told)."""
+    import threading
+
+    from django.db import connection
+
+    from portal.customers import services as customers
+
+    from portal.customers.models import Customer
+
+    account = sandbox_carrier_account("simotel")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental")
+    checked, added = threading.Event(), threading.Event()
+    real_check = customers.deletion_refusal
+
+    def check_then_let_the_trunk_in(target):
+        refusal = real_check(target)
+        checked.set()
+        added.wait(timeout=2)  # with the fix the trunk waits for this delete to commit instead
+        return refusal
+
+    monkeypatch.setattr(customers, "deletion_refusal", check_then_let_the_trunk_in)
+    outcomes: dict[str, object] = {}
+
+    def delete() -> None:
+        try:
+            customers.delete_customer(customer)
+            outcomes["delete"] = "done"
+        except Exception as exc:  # noqa: BLE001 — what the person would see
+            outcomes["delete"] = exc
+        finally:
+            connection.close()
+
+    def add_trunk() -> None:
+        page_loaded = Customer.objects.get(pk=customer.pk)  # each page loads its own
+        checked.wait(timeout=5)
+        try:
+            create_trunk(customer=page_loaded, name="PBX1", type="ip", host="pbx.example.com", allowed_ips=["192.0.2.10"])
+            outcomes["trunk"] = "done"
+        except Exception as exc:  # noqa: BLE001
+            outcomes["trunk"] = exc
+        finally:
+            added.set()
+            connection.close()
+
+    threads = [threading.Thread(target=delete), threading.Thread(target=add_trunk)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    done = [name for name, outcome in outcomes.items() if outcome == "done"]
+    refused = [outcome for outcome in outcomes.values() if outcome != "done"]
+    assert len(done) == 1, outcomes  # one of them wins ...
+    assert all(isinstance(outcome, ValidationError) for outcome in refused), outcomes  # ... the other is told why
+    assert Trunk.objects.filter(name="PBX1").exists() == (done == ["trunk"])
+    trunk_jobs = SyncJob.objects.filter(object_kind="trunk")
+    assert trunk_jobs.exists() == (done == ["trunk"])  # no trunk queued for the carrier and gone here

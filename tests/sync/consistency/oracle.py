@@ -184,6 +184,8 @@ class SureVoIP(CarrierView):
         return out
 
     def held(self, account, state):
+        from portal.carriers.surevoip import portal_destination  # digits or a SIP URI, as SureVoIP keeps it
+
         kinds: dict[str, Side] = defaultdict(Side)
         for remote_id, customer in state.get("customers", {}).items():
             kinds["customer"].add(self.customer_key(customer["company_name"], customer["email"]), {
@@ -199,7 +201,7 @@ class SureVoIP(CarrierView):
         for held_digits, number in state.get("numbers", {}).items():
             kinds["number"].add(held_digits, {
                 "customer": number.get("customer") or "",
-                "destination": number.get("destination") or "",
+                "destination": portal_destination(number.get("destination") or "") or "",
                 "activated": str(number.get("activated")) == "1",
             })
             if number.get("customer") and number["customer"] not in customers:

@@ -27,8 +27,9 @@ REFUSAL_STATUS = 418
 
 
 def refused_on_purpose(job: SyncJob) -> bool:
-    return any(request.get("status") == REFUSAL_STATUS
-               for attempt in job.attempt_log or [] for request in attempt.get("requests") or [])
+    """The job's last attempt was refused by the injector (an earlier refusal was retried)."""
+    last = (job.attempt_log or [{}])[-1]
+    return any(request.get("status") == REFUSAL_STATUS for request in last.get("requests") or [])
 
 
 class Injector:
@@ -46,16 +47,23 @@ class Injector:
         self.scopes: dict[str, dict] = {}
 
     def _set(self, carrier: str, knobs: dict, seconds: float) -> None:
+        """Add ``knobs`` to the account's scope for ``seconds``; the knobs set by earlier
+        steps stay (a PUT replaces a scope's knobs, so the scope is always sent whole)."""
         scope = {"account": self.world.accounts[carrier].settings["sandbox_account"]}
+        token = object()
         with self.lock:
-            self.scopes[carrier] = knobs
-            self.control.put("/_sandbox/faults", json=scope | knobs).raise_for_status()
+            active = self.scopes.setdefault(carrier, {})
+            for name in knobs:
+                active[name] = (knobs[name], token)
+            self.control.put("/_sandbox/faults", json=scope | {k: v for k, (v, _) in active.items()}).raise_for_status()
 
         def clear() -> None:
             with self.lock:
-                if self.scopes.get(carrier) is knobs:
-                    self.scopes.pop(carrier)
-                    self.control.put("/_sandbox/faults", json=scope).raise_for_status()
+                active = self.scopes.get(carrier, {})
+                for name in knobs:
+                    if name in active and active[name][1] is token:
+                        del active[name]
+                self.control.put("/_sandbox/faults", json=scope | {k: v for k, (v, _) in active.items()})
 
         timer = threading.Timer(seconds, clear)
         timer.daemon = True
@@ -75,7 +83,10 @@ class Injector:
             case "rate_limit":
                 self._set(op.carrier, {"rate_limit": {"requests": 2, "window_seconds": 1}}, 2 + pick % 2)
             case "refuse_next":
-                self._set(op.carrier, {"fail_next": {"count": 1, "status": REFUSAL_STATUS}}, 5)
+                # On the carrier's scope, sent once: the account's scope is sent whole with
+                # every knob added to it, which would arm the refusal again.
+                scope = {"carrier": op.carrier, "fail_next": {"count": 1, "status": REFUSAL_STATUS}}
+                self.control.put("/_sandbox/faults", json=scope).raise_for_status()
             case "kill_child":
                 if self.workers is not None:
                     self.workers.kill_child(pick)
@@ -91,8 +102,9 @@ class Injector:
             timer.cancel()
         with self.lock:
             self.scopes.clear()
-        for account in self.world.accounts.values():
+        for carrier, account in self.world.accounts.items():
             self.control.put("/_sandbox/faults", json={"account": account.settings["sandbox_account"]})
+            self.control.put("/_sandbox/faults", json={"carrier": carrier})
 
 
 @dataclass
@@ -101,6 +113,7 @@ class Result:
     tally: Tally
     differences: list[str] = field(default_factory=list)
     refused_jobs: int = 0  # failed on purpose by the injector, then retried by a person
+    refusals_answered: int = 0  # requests the sandbox refused on purpose
     drain_seconds: float = 0.0
     run_seconds: float = 0.0
 
@@ -149,35 +162,44 @@ def drain(world: World, *, timeout: float, sweep_every: float = 1.0) -> tuple[bo
     ids = [account.pk for account in world.accounts.values()]
     jobs = SyncJob.objects.filter(carrier_account_id__in=ids)
     deadline = time.monotonic() + timeout
-    retried: set[int] = set()
+    retried = 0
     quiet = 0
     while time.monotonic() < deadline:
         sweeper.sweep()
-        for job in jobs.filter(state=JobState.FAILED).exclude(pk__in=retried):
-            if refused_on_purpose(job):
-                retried.add(job.pk)
-                retry_job(job)
-        if not jobs.open().exists() and not [j for j in jobs.filter(state=JobState.FAILED).exclude(pk__in=retried)
-                                             if refused_on_purpose(j)]:
+        refused = [job for job in jobs.filter(state=JobState.FAILED) if refused_on_purpose(job)]
+        for job in refused:
+            retried += 1
+            retry_job(job)
+        if not refused and not jobs.open().exists():
             quiet += 1
             if quiet >= 2:  # twice in a row: nothing was between a landing and its follower
-                return True, len(retried)
+                return True, retried
         else:
             quiet = 0
         # Jobs waiting out a backoff or a parent's re-check are not what is being tested here.
         jobs.filter(state=JobState.QUEUED, next_attempt_at__gt=timezone.now()).update(next_attempt_at=timezone.now())
         time.sleep(sweep_every)
-    return False, len(retried)
+    return False, retried
 
 
 def run(world: World, ops: list[Op], *, fetch_state: Callable, threads: int = 3, injector: Injector | None = None,
-        drain_timeout: float = 120.0) -> Result:
+        drain_timeout: float = 120.0, pace_seconds: float = 0.3) -> Result:
     started = time.monotonic()
-    tally = run_steps(world, ops, threads=threads, injector=injector)
-    if injector is not None:
-        injector.clear()
+    rng = random.Random(len(ops))
+    lock = threading.Lock()
+
+    def pace() -> float:
+        # People take a moment between changes, so the faults meet work in flight.
+        with lock:
+            return rng.uniform(0, pace_seconds)
+
+    tally = run_steps(world, ops, threads=threads, injector=injector, pace=pace)
     drain_started = time.monotonic()
-    drained, retried = drain(world, timeout=drain_timeout)
+    try:
+        drained, retried = drain(world, timeout=drain_timeout)  # the last faults run on into it
+    finally:
+        if injector is not None:
+            injector.clear()
     result = Result(ops, tally, refused_jobs=retried, drain_seconds=time.monotonic() - drain_started)
     if not drained:
         result.differences.append(f"the jobs did not drain within {drain_timeout:.0f} s")

@@ -17,7 +17,7 @@ from portal.celery import app
 
 from .infra import BrokerProxy, Workers, database_url, point_app_at, sandbox_state, worker_environment
 from .model import FAULTS, Op, World, build_world, generate
-from .runner import Injector, Result, ddmin, run, seeded
+from .runner import REFUSAL_STATUS, Injector, Result, ddmin, run, seeded
 
 
 def new_reseller_factory(token: str) -> Callable[[str], object]:
@@ -59,16 +59,24 @@ class Session:
         # generated once replays on any fresh world.
         return generate(self.world(), seeded(seed), length, fault_rate, self.faults)
 
-    def run(self, ops: list[Op], *, threads: int = 3, drain_timeout: float = 120.0) -> Result:
+    def run(self, ops: list[Op], *, threads: int = 3, drain_timeout: float = 120.0, pace_seconds: float = 0.3) -> Result:
         world = self.world()
         injector = Injector(self.control, world, self.workers, self.proxy)
-        return run(world, ops, fetch_state=lambda account: sandbox_state(self.control, account), threads=threads,
-                   injector=injector, drain_timeout=drain_timeout)
+        result = run(world, ops, fetch_state=lambda account: sandbox_state(self.control, account), threads=threads,
+                     injector=injector, drain_timeout=drain_timeout, pace_seconds=pace_seconds)
+        result.refusals_answered = sum(
+            entry["status"] == REFUSAL_STATUS
+            for account in world.accounts.values()
+            for entry in self.control.get("/_sandbox/requests",
+                                          params={"account": account.settings["sandbox_account"]}).json()["requests"]
+        )
+        return result
 
     def shrink(self, ops: list[Op], *, budget_seconds: float, drain_timeout: float = 60.0) -> list[Op]:
         """The shortest failing subsequence found in the time given (replayed from one thread,
         so that the order is the recorded one)."""
-        return ddmin(ops, lambda candidate: not self.run(candidate, threads=1, drain_timeout=drain_timeout).ok,
+        return ddmin(ops, lambda candidate: not self.run(candidate, threads=1, drain_timeout=drain_timeout,
+                                                         pace_seconds=0.1).ok,
                      budget_seconds=budget_seconds)
 
     def close(self) -> None:
@@ -87,12 +95,34 @@ def report(result: Result) -> str:
         f"{tally.changes} changes made, {sum(tally.refused_by_validation.values())} refused by validation, "
         f"{sum(tally.skipped.values())} skipped (target absent), {sum(tally.faults.values())} faults injected "
         f"({', '.join(f'{k} {v}' for k, v in sorted(tally.faults.items())) or 'none'}), "
-        f"{result.refused_jobs} jobs refused by the carrier on purpose and retried",
+        f"{result.refusals_answered} requests refused on purpose, {result.refused_jobs} of their jobs retried; "
+        f"skipped: {', '.join(f'{k} {v}' for k, v in tally.skipped.most_common(4))}",
     ]
     if result.differences:
         lines.append(f"{len(result.differences)} differences:")
         lines += [f"  {line}" for line in result.differences]
     return "\n".join(lines)
+
+
+# What each oracle line says went wrong, for the soak's totals (first match wins).
+CLASSES = (
+    ("duplicated", ("times at the carrier", "the portal shows it", "(held ")),
+    ("orphaned", ("orphan:",)),
+    ("left queued", ("left queued", "left running", "did not drain")),
+    ("person-refused", ("refused to a person:",)),
+    ("lost", ("",)),  # missing, extra, still held after a delete, a field not landed, a failed job
+)
+
+
+def classify(lines: list[str]) -> dict[str, int]:
+    totals = dict.fromkeys(name for name, _ in CLASSES)
+    totals = {name: 0 for name in totals}
+    for line in lines:
+        for name, marks in CLASSES:
+            if any(mark in line for mark in marks):
+                totals[name] += 1
+                break
+    return totals
 
 
 def wall_clock_seed() -> int:

@@ -154,3 +154,20 @@ def test_a_customer_deleted_while_a_trunk_is_added_for_it(sandbox_carrier_accoun
     assert Trunk.objects.filter(name="PBX1").exists() == (done == ["trunk"])
     trunk_jobs = SyncJob.objects.filter(object_kind="trunk")
     assert trunk_jobs.exists() == (done == ["trunk"])  # no trunk queued for the carrier and gone here
+
+
+def test_a_push_of_a_released_number_run_after_the_release_leaves_it_synced(sandbox_carrier_account, carrier_state):
+    """A push whose worker was killed goes back to the queue (the sweeper) and may run after
+    the number's release landed: it sends nothing, and the number must not stay 'syncing'."""
+    account = sandbox_carrier_account("simwood")
+    e164 = "+" + sorted(carrier_state(account)["stock"])[0]
+    number = add_number(reseller=account.reseller, carrier_account=account, e164=e164)
+    run_due(account)
+    release_number(Number.objects.get(pk=number.pk))
+    run_due(account)
+    SyncJob.objects.create(reseller=account.reseller, carrier_account=account, object_kind="number",
+                           object_id=number.pk, object_repr=e164, record=f"number:{number.pk}")  # the requeued push
+    run_due(account)
+    number.refresh_from_db()
+    assert number.sync_state == SyncState.SYNCED
+    assert not SyncJob.objects.open().exists()

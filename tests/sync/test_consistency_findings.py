@@ -171,3 +171,21 @@ def test_a_push_of_a_released_number_run_after_the_release_leaves_it_synced(sand
     number.refresh_from_db()
     assert number.sync_state == SyncState.SYNCED
     assert not SyncJob.objects.open().exists()
+
+
+def test_a_sipwise_sip_account_cannot_be_renamed(sandbox_carrier_account):
+    """Sipwise keeps a subscriber's username for good (422 on a change): the rename was
+    accepted, its job failed, and the carrier kept the old name (found by the soak)."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import update_subscriber
+
+    account = sandbox_carrier_account("sipwise")
+    subscriber, _ = create_subscriber(customer=sipwise_customer(account), username="2002")
+    run_due(account)
+    with pytest.raises(ValidationError) as refused:
+        update_subscriber(Subscriber.objects.get(pk=subscriber.pk), username="2000")
+    assert "cannot rename a SIP account" in refused.value.message_dict["username"][0]
+    assert Subscriber.objects.get(pk=subscriber.pk).username == "2002"
+    update_subscriber(Subscriber.objects.get(pk=subscriber.pk), display_name="Front Desk")  # other changes go on
+    run_due(account)
+    assert Subscriber.objects.get(pk=subscriber.pk).sync_state == SyncState.SYNCED

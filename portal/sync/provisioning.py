@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from .models import JobOperation, SyncState
@@ -101,7 +101,14 @@ def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str
     """Validate and save ``obj`` and queue its push; call inside ``change_by``."""
     hold_customer(obj)
     obj.full_clean(exclude=exclude)
-    obj.save()
+    try:
+        with transaction.atomic():  # a savepoint: the refusal below leaves the caller's transaction usable
+            obj.save()
+    except IntegrityError:
+        # Two people added the same thing at once and the other committed first (the insert
+        # waited for it): validation, run again, now sees that row and says why in words.
+        obj.full_clean(exclude=exclude)
+        raise
     record_change(obj, kind=kind, actor=actor)
     return obj
 

@@ -276,3 +276,27 @@ def test_three_people_setting_one_owners_forwards_at_once_are_never_refused(sand
     for thread in threads:
         thread.join(timeout=60)
     assert errors == [], f"{len(errors)} of 90 refused, e.g. {errors[0]}"
+
+
+def test_a_retried_change_does_not_cancel_the_delete_queued_after_it(sandbox_carrier_account, account_faults,
+                                                                      carrier_state):
+    """A person retried a failed change of a subscriber that had been deleted meanwhile: the
+    retry superseded the queued delete as if it were an older change, and the carrier kept
+    the SIP account for good (found by the consistency test, Simotel, seed 532451644)."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber, update_subscriber
+    from portal.sync.operations import retry_job
+    from tests.sync.conftest import simotel_subscribers
+
+    account = sandbox_carrier_account("simotel")
+    (subscriber,) = simotel_subscribers(account, ["2002"])
+    run_due(account)
+    update_subscriber(Subscriber.objects.get(pk=subscriber.pk), display_name="Front Desk")
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    run_due(account)
+    (failed,) = SyncJob.objects.filter(state=JobState.FAILED)
+    delete_subscriber(Subscriber.objects.get(pk=subscriber.pk))
+    retry_job(failed)
+    run_due(account)
+    assert [user["number"] for user in carrier_state(account)["users"]] == []
+    assert not SyncJob.objects.exclude(state=JobState.DONE).exists()

@@ -6,7 +6,7 @@ Seedable: ``CONSISTENCY_SEED=N`` replays a run's steps (the interleaving of thre
 workers is the machine's); without it the seed comes from the clock and is printed. On a
 failure the recorded steps are shrunk (delta debugging, ``CONSISTENCY_SHRINK_SECONDS``,
 default 90) and the shortest failing sequence found is printed with the differences.
-``CONSISTENCY_STEPS`` sets the length (default 300 on PostgreSQL, 120 on SQLite, whose one
+``CONSISTENCY_STEPS`` sets the length (default 600 on PostgreSQL, 240 on SQLite, whose one
 write lock makes every step slower). See docs/consistency.md.
 """
 
@@ -35,7 +35,7 @@ def session(sandbox_control, django_db_setup, settings):
 @pytest.mark.timeout(900)
 def test_every_carrier_holds_exactly_what_the_portal_shows(session):
     seed = int(os.environ.get("CONSISTENCY_SEED") or wall_clock_seed())
-    default_steps = 120 if connection.vendor == "sqlite" else 300
+    default_steps = 240 if connection.vendor == "sqlite" else 600
     steps = int(os.environ.get("CONSISTENCY_STEPS") or default_steps)
     print(f"\nCONSISTENCY_SEED={seed} CONSISTENCY_STEPS={steps} ({connection.vendor})")
     ops = session.generate(seed, steps)

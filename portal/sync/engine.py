@@ -456,12 +456,22 @@ def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: 
         remote_id, lookup = kind.delete_target(job.payload)
         earlier_id, parts = recorded(job) if not remote_id else ("", {})
         remote_id = remote_id or earlier_id or kind.find(lookup, adapter) or ""
+        if remote_id and held_by_another(job, kind, remote_id):
+            # A delete retried after a namesake adopted the carrier's object (the delete had
+            # failed, so nothing held the name): the object is that one's now, not ours to delete.
+            return _finish(job, JobState.DONE, "the carrier's object belongs to another portal object now")
         if remote_id:
             kind.delete(remote_id, adapter)
             deleted = remote_id
         elif parts:
             adapter.discard_parts(kind.name, parts)
     return _done(job, kind, remote_id=deleted, keep_slot=keep_slot)
+
+
+def held_by_another(job: SyncJob, kind: SyncedKind, remote_id: str) -> bool:
+    """Another live portal object of the kind holds ``remote_id`` on the job's account."""
+    return kind.model.objects.filter(carrier_account_id=job.carrier_account_id, remote_id=remote_id).exclude(
+        pk=job.object_id).exists()
 
 
 def _story(job: SyncJob, outcome: str, error: str = "") -> list[dict]:

@@ -300,3 +300,31 @@ def test_a_retried_change_does_not_cancel_the_delete_queued_after_it(sandbox_car
     run_due(account)
     assert [user["number"] for user in carrier_state(account)["users"]] == []
     assert not SyncJob.objects.exclude(state=JobState.DONE).exists()
+
+
+def test_a_retried_delete_leaves_the_namesake_that_adopted_the_carriers_object(sandbox_carrier_account, account_faults,
+                                                                                carrier_state):
+    """The carrier refused a SIP account's delete; a new one of the same username adopted the
+    carrier's object (nothing held the name: the delete had failed); then the delete was
+    retried and deleted it from under the new one (found by the soak on Sipwise)."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber
+    from portal.sync.operations import retry_job
+    from tests.sync.conftest import simotel_subscribers
+
+    account = sandbox_carrier_account("simotel")
+    (old,) = simotel_subscribers(account, ["2001"])
+    run_due(account)
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    delete_subscriber(Subscriber.objects.get(pk=old.pk))
+    run_due(account)
+    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
+    account_faults(account)
+    new, _ = create_subscriber(customer=old.customer, username="2001", domain=old.domain)
+    run_due(account)
+    retry_job(refused)
+    run_due(account)
+    new.refresh_from_db()
+    assert [user["number"] for user in carrier_state(account)["users"]] == ["2001"]
+    assert new.sync_state == SyncState.SYNCED and new.remote_id
+    assert not SyncJob.objects.exclude(state=JobState.DONE).exists()

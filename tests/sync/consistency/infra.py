@@ -124,6 +124,18 @@ class Workers:
             self.workers[index].kill()
             self.workers[index] = self._start()
 
+    def revive(self) -> int:
+        """Start again every worker whose process ended on its own, as a supervisor (systemd)
+        does in production: a pool child killed while the pool was starting its replacement
+        ends the whole worker ("Could not start worker processes"). How many were started."""
+        with self.lock:
+            dead = [i for i, worker in enumerate(self.workers) if worker.process.poll() is not None]
+            for index in dead:
+                self.workers[index].kill()
+                self.workers[index] = self._start()
+            self.revived = getattr(self, "revived", 0) + len(dead)
+            return len(dead)
+
     def stop(self) -> None:
         with self.lock:
             for worker in self.workers:

@@ -116,31 +116,45 @@ def generate(world: World, rng: random.Random, length: int, fault_rate: float = 
     carriers = sorted(world.accounts)
     made: dict[str, dict[str, set]] = {c: {"customer": set(), "subscriber": set(), "number": set(), "trunk": set(),
                                            "released": set()} for c in carriers}
+    owners: dict[str, dict[tuple[str, int], int]] = {c: {} for c in carriers}  # (kind, slot) → customer slot
     ops: list[Op] = []
 
     def add(op: Op) -> None:
         ops.append(op)
-        state = made[op.carrier]
+        state, owned = made[op.carrier], owners[op.carrier]
         match op.name, op.args:
-            case ("create_customer" | "recreate_customer", (c, *_)):
+            case ("create_customer", (c, *_)):
                 state["customer"].add(c)
-            case ("delete_customer", (c, *_)):
-                state["customer"].discard(c)
-            case ("create_subscriber", (_, s)):
+            case ("delete_customer" | "recreate_customer", (c, *_)):
+                # Refused while it has services: then it stays (and is not made again).
+                if not any(owner == c for (kind, slot), owner in owned.items() if slot in state[kind]):
+                    state["customer"].discard(c)
+                    if op.name == "recreate_customer":
+                        state["customer"].add(c)
+            case ("create_subscriber", (c, s)):
                 state["subscriber"].add(s)
+                owned[("subscriber", s)] = c
+            case ("create_trunk", (c, t, _)):
+                state["trunk"].add(t)
+                owned[("trunk", t)] = c
+            case ("add_number", (n, c)):
+                state["number"].add(n)
+                if c is not None:
+                    owned[("number", n)] = c
+            case ("reassign_number", (n, c)):
+                owned[("number", n)] = c
             case ("rename_subscriber", (s, new)):
                 if new not in state["subscriber"]:
                     state["subscriber"].discard(s)
                     state["subscriber"].add(new)
+                    if ("subscriber", s) in owned:
+                        owned[("subscriber", new)] = owned.pop(("subscriber", s))
             case ("delete_subscriber", (s,)):
                 state["subscriber"].discard(s)
-            case ("add_number", (n, _)):
-                state["number"].add(n)
             case ("release_number", (n,)):
                 state["number"].discard(n)
                 state["released"].add(n)
-            case ("create_trunk", (_, t, _)):
-                state["trunk"].add(t)
+                owned.pop(("number", n), None)
             case ("delete_trunk", (t,)):
                 state["trunk"].discard(t)
 

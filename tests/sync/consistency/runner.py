@@ -89,6 +89,7 @@ class Injector:
                 self.control.put("/_sandbox/faults", json=scope).raise_for_status()
             case "kill_child":
                 if self.workers is not None:
+                    self.workers.revive()
                     self.workers.kill_child(pick)
             case "kill_worker":
                 if self.workers is not None:
@@ -155,7 +156,8 @@ def run_steps(world: World, ops: list[Op], *, threads: int, injector: Injector |
     return total
 
 
-def drain(world: World, *, timeout: float, sweep_every: float = 1.0) -> tuple[bool, int]:
+def drain(world: World, *, timeout: float, sweep_every: float = 1.0,
+          supervise: Callable[[], object] = lambda: None) -> tuple[bool, int]:
     """Wait until no job of the run's accounts is open, sweeping as beat would; a job the
     injector refused on purpose is retried, as the person who sees it on the page would.
     Returns (drained, how many refused jobs were retried)."""
@@ -165,6 +167,7 @@ def drain(world: World, *, timeout: float, sweep_every: float = 1.0) -> tuple[bo
     retried = 0
     quiet = 0
     while time.monotonic() < deadline:
+        supervise()
         sweeper.sweep()
         refused = [job for job in jobs.filter(state=JobState.FAILED) if refused_on_purpose(job)]
         for job in refused:
@@ -196,7 +199,8 @@ def run(world: World, ops: list[Op], *, fetch_state: Callable, threads: int = 3,
     tally = run_steps(world, ops, threads=threads, injector=injector, pace=pace)
     drain_started = time.monotonic()
     try:
-        drained, retried = drain(world, timeout=drain_timeout)  # the last faults run on into it
+        supervise = injector.workers.revive if injector is not None and injector.workers is not None else lambda: None
+        drained, retried = drain(world, timeout=drain_timeout, supervise=supervise)  # the last faults run on into it
     finally:
         if injector is not None:
             injector.clear()

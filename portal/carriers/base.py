@@ -122,6 +122,8 @@ class Capabilities:
     trunk_fields: frozenset[str] = frozenset()  # TrunkSpec field names the carrier holds
     # The carrier names a trunk by its name (Simwood): it cannot be renamed once it exists.
     trunk_renames: bool = True
+    # The carrier keeps a SIP account's username and domain for good (Sipwise: 422 on a change).
+    subscriber_renames: bool = True
     # CustomerSpec field names the carrier holds and reads back (empty: all of them), so that
     # reconciliation does not see drift in a field the carrier never keeps.
     customer_fields: frozenset[str] = frozenset()

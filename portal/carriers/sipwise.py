@@ -404,6 +404,7 @@ class SipwiseAdapter(CarrierAdapter):
         date_windows=True,
         trunk_types=frozenset({"auth"}),
         trunk_fields=TRUNK_FIELDS,
+        subscriber_renames=False,
         notes=(
             "Numbers are a subscriber's primary or alias numbers: change them on the subscriber.",
             "Time windows are same-day only and in the platform's time zone; dated (holiday) windows too.",

@@ -63,10 +63,13 @@ def delete_customer(customer: Customer, *, actor=None, sync: bool = True) -> Non
 
     ``sync=False``: the carrier no longer has it; only the portal's row goes.
     """
-    refusal = deletion_refusal(customer)
-    if refusal:
-        raise refuse(None, refusal)
     with change_by(actor):
+        # Its row first: an object being added for it meanwhile holds the row
+        # (``hold_customer``), so the check sees everything that will be committed for it.
+        Customer.objects.select_for_update().filter(pk=customer.pk).exists()
+        refusal = deletion_refusal(customer)
+        if refusal:
+            raise refuse(None, refusal)
         delete_and_sync(customer, actor=actor, sync=sync)
 
 

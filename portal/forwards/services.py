@@ -160,6 +160,9 @@ def set_forwards(owner, forwards: list[ForwardInput], *, actor=None, sync: bool 
     cleaned = _validated(owner, forwards, past_allowed=not sync)
     kind = owner_kind(owner)
     with change_by(actor):
+        # The owner's row first (the lock order of every writer): two people setting one
+        # owner's forwards at once take turns, the second working on the first's saved set.
+        type(owner).objects.select_for_update(no_key=True).filter(pk=owner.pk).exists()
         existing = {f.type: f for f in CallForward.objects.filter(**{kind: owner})}
         kept: list[CallForward] = []
         for item in cleaned:

@@ -18,6 +18,7 @@ def add_number(*, reseller, carrier_account, e164: str, actor=None, **fields) ->
     """Take a number onto a carrier account (allocated at carriers that sell numbers)."""
     with change_by(actor):
         number = Number(reseller=reseller, carrier_account=carrier_account, e164=e164, **fields)
+        check_allocated_to_customer(number)
         return save_and_sync(number, actor=actor)
 
 
@@ -36,6 +37,16 @@ def check_destination_and_forward(number: Number) -> None:
 
     if number.forwards.filter(type="unconditional", enabled=True).exists():
         raise ValidationError({"destination": f"{number.carrier_account.get_kind_display()}: {DESTINATION_IS_FORWARD}."})
+
+
+def check_allocated_to_customer(number: Number) -> None:
+    """Where the carrier allocates a number to a customer (SureVoIP), a number it does not
+    hold yet needs one: the page says so, instead of a job the carrier is sure to refuse."""
+    caps = capabilities_of(number)
+    if caps is None or not caps.numbers_stay_with_customer or number.customer_id or number.remote_id:
+        return
+    label = number.carrier_account.get_kind_display()
+    raise ValidationError({"customer": f"{label} allocates a number to a customer: choose one."})
 
 
 def check_stays_with_customer(number: Number, previous_customer_id: int | None) -> None:

@@ -37,12 +37,26 @@ def create_subscriber(*, customer, actor=None, password: str | None = None, **fi
     return subscriber, password
 
 
+def check_rename(subscriber: Subscriber, previous: tuple[str, str]) -> None:
+    """Some carriers keep a SIP account's username for good: refused here, in words, instead
+    of a job the carrier is sure to refuse."""
+    caps = capabilities_of(subscriber)
+    if caps is None or caps.subscriber_renames or not subscriber.pk:
+        return
+    if (subscriber.username, subscriber.domain) != previous:
+        label = subscriber.carrier_account.get_kind_display()
+        raise ValidationError({"username": f"{label} cannot rename a SIP account: add a new one with the new "
+                                           "username, and delete this one."})
+
+
 @service
 def update_subscriber(subscriber: Subscriber, *, actor=None, **changes) -> Subscriber:
+    previous = (subscriber.username, subscriber.domain)
     with change_by(actor):
         for name, value in changes.items():
             setattr(subscriber, name, value)
         check_domain(subscriber)
+        check_rename(subscriber, previous)
         save_and_sync(subscriber, actor=actor)
         if "primary_number" in changes and subscriber.primary_number_id:
             _route_primary_number(subscriber, actor)

@@ -408,6 +408,7 @@ def _carry(job: SyncJob, keep_slot: bool) -> Result:
             if obj is None:
                 return _finish(job, JobState.DONE, "the object was deleted before it was sent")
             if kind.gone(obj):
+                _settle_unsent(job, kind)
                 return _finish(job, JobState.DONE, f"{obj} was released: there is nothing to send")
             if not kind.held(adapter):
                 return _done(job, kind, remote_id="", keep_slot=keep_slot)
@@ -455,12 +456,22 @@ def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: 
         remote_id, lookup = kind.delete_target(job.payload)
         earlier_id, parts = recorded(job) if not remote_id else ("", {})
         remote_id = remote_id or earlier_id or kind.find(lookup, adapter) or ""
+        if remote_id and held_by_another(job, kind, remote_id):
+            # A delete retried after a namesake adopted the carrier's object (the delete had
+            # failed, so nothing held the name): the object is that one's now, not ours to delete.
+            return _finish(job, JobState.DONE, "the carrier's object belongs to another portal object now")
         if remote_id:
             kind.delete(remote_id, adapter)
             deleted = remote_id
         elif parts:
             adapter.discard_parts(kind.name, parts)
     return _done(job, kind, remote_id=deleted, keep_slot=keep_slot)
+
+
+def held_by_another(job: SyncJob, kind: SyncedKind, remote_id: str) -> bool:
+    """Another live portal object of the kind holds ``remote_id`` on the job's account."""
+    return kind.model.objects.filter(carrier_account_id=job.carrier_account_id, remote_id=remote_id).exclude(
+        pk=job.object_id).exists()
 
 
 def _story(job: SyncJob, outcome: str, error: str = "") -> list[dict]:
@@ -574,6 +585,15 @@ def release_children(children: list[int]) -> None:
         for child in children:
             # After the commit: a child that ran before it would not see its parent's remote id.
             transaction.on_commit(partial(offer, child))
+
+
+def _settle_unsent(job: SyncJob, kind: SyncedKind) -> None:
+    """The claim marked the object syncing, and nothing was sent: it shows pending while
+    another of its jobs is open (its release still to land), else synced — never syncing
+    with no job of its own running (a push of a released number re-run after the release)."""
+    waiting = SyncJob.objects.open().filter(object_kind=job.object_kind, object_id=job.object_id).exclude(pk=job.pk)
+    state = SyncState.PENDING if waiting.exists() else SyncState.SYNCED
+    kind.state_rows(job.object_id).filter(sync_state=SyncState.SYNCING).update(sync_state=state)
 
 
 def _retry(job, kind, exc, *, delay: float, error_kind: str, count_attempt: bool = True) -> Result:

@@ -42,9 +42,14 @@ def retry_job(job: SyncJob, actor=None) -> SyncJob:
         # The object's rows before its jobs: the lock order of every writer (docs/sync.md).
         if job.operation != JobOperation.DELETE:
             KINDS[job.object_kind].state_rows(job.object_id).update(sync_state=SyncState.PENDING, sync_error="")
-        SyncJob.objects.filter(
+        waiting = SyncJob.objects.filter(
             object_kind=job.object_kind, object_id=job.object_id, state=JobState.QUEUED
-        ).replaced_by(job.operation).update(state=JobState.SUPERSEDED, finished_at=now)
+        ).replaced_by(job.operation)
+        if job.operation != JobOperation.DELETE:
+            # A queued delete came after the failed change: it is the object's latest state
+            # and must still run (the retried push then finds the row gone and sends nothing).
+            waiting = waiting.exclude(operation=JobOperation.DELETE)
+        waiting.update(state=JobState.SUPERSEDED, finished_at=now)
         requeued = SyncJob.objects.filter(pk=job.pk, state=JobState.FAILED).update(
             state=JobState.QUEUED,
             attempts=0,

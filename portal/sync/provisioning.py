@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, models, transaction
+from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
 from .models import JobOperation, SyncState
@@ -83,10 +83,32 @@ def capabilities_of(obj):
     return account.capabilities if account is not None else None
 
 
+def hold_customer(obj) -> None:
+    """An object saved for a customer holds the customer's row until it commits, so that a
+    delete of that customer (which locks the row before it looks for what the customer still
+    has) cannot pass its check while the object is on its way, and then fail on the foreign
+    key or cascade the new object away without telling its carrier."""
+    customer_id = getattr(obj, "customer_id", None)
+    if customer_id is None:
+        return
+    from portal.customers.models import Customer
+
+    if not Customer.objects.select_for_update(no_key=True).filter(pk=customer_id).exists():
+        raise ValidationError({"customer": "This customer was deleted meanwhile."})
+
+
 def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str] | None = None):
     """Validate and save ``obj`` and queue its push; call inside ``change_by``."""
+    hold_customer(obj)
     obj.full_clean(exclude=exclude)
-    obj.save()
+    try:
+        with transaction.atomic():  # a savepoint: the refusal below leaves the caller's transaction usable
+            obj.save()
+    except IntegrityError:
+        # Two people added the same thing at once and the other committed first (the insert
+        # waited for it): validation, run again, now sees that row and says why in words.
+        obj.full_clean(exclude=exclude)
+        raise
     record_change(obj, kind=kind, actor=actor)
     return obj
 

@@ -82,3 +82,249 @@ def test_a_simwood_trunk_cannot_be_renamed(sandbox_carrier_account):
         update_trunk(Trunk.objects.get(pk=trunk.pk), name="PBX2")
     assert "cannot rename" in refused.value.message_dict["name"][0]
     assert Trunk.objects.get(pk=trunk.pk).name == "PBX1"
+
+
+def test_a_surevoip_number_needs_a_customer_before_it_is_allocated(sandbox_carrier_account, carrier_state):
+    account = sandbox_carrier_account("surevoip")
+    e164 = "+" + carrier_state(account)["stock"][0]
+    with pytest.raises(ValidationError) as refused:  # the page says so; no job the carrier must refuse
+        add_number(reseller=account.reseller, carrier_account=account, e164=e164)
+    assert "allocates a number to a customer" in refused.value.message_dict["customer"][0]
+    assert not Number.objects.filter(e164=e164).exists()
+    assert not SyncJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_deleted_while_a_trunk_is_added_for_it(sandbox_carrier_account, monkeypatch):
+    """The delete checked that the customer had nothing, then a trunk was committed for it,
+    then the delete went on: on PostgreSQL a foreign-key error refused the delete to the
+    person (or the cascade took the new trunk with it, its carrier never told)."""
+    import threading
+
+    from django.db import connection
+
+    from portal.customers import services as customers
+
+    from portal.customers.models import Customer
+
+    account = sandbox_carrier_account("simotel")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental")
+    checked, added = threading.Event(), threading.Event()
+    real_check = customers.deletion_refusal
+
+    def check_then_let_the_trunk_in(target):
+        refusal = real_check(target)
+        checked.set()
+        added.wait(timeout=2)  # with the fix the trunk waits for this delete to commit instead
+        return refusal
+
+    monkeypatch.setattr(customers, "deletion_refusal", check_then_let_the_trunk_in)
+    outcomes: dict[str, object] = {}
+
+    def delete() -> None:
+        try:
+            customers.delete_customer(customer)
+            outcomes["delete"] = "done"
+        except Exception as exc:  # noqa: BLE001 — what the person would see
+            outcomes["delete"] = exc
+        finally:
+            connection.close()
+
+    def add_trunk() -> None:
+        page_loaded = Customer.objects.get(pk=customer.pk)  # each page loads its own
+        checked.wait(timeout=5)
+        try:
+            create_trunk(customer=page_loaded, name="PBX1", type="ip", host="pbx.example.com", allowed_ips=["192.0.2.10"])
+            outcomes["trunk"] = "done"
+        except Exception as exc:  # noqa: BLE001
+            outcomes["trunk"] = exc
+        finally:
+            added.set()
+            connection.close()
+
+    threads = [threading.Thread(target=delete), threading.Thread(target=add_trunk)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    done = [name for name, outcome in outcomes.items() if outcome == "done"]
+    refused = [outcome for outcome in outcomes.values() if outcome != "done"]
+    assert len(done) == 1, outcomes  # one of them wins ...
+    assert all(isinstance(outcome, ValidationError) for outcome in refused), outcomes  # ... the other is told why
+    assert Trunk.objects.filter(name="PBX1").exists() == (done == ["trunk"])
+    trunk_jobs = SyncJob.objects.filter(object_kind="trunk")
+    assert trunk_jobs.exists() == (done == ["trunk"])  # no trunk queued for the carrier and gone here
+
+
+def test_a_push_of_a_released_number_run_after_the_release_leaves_it_synced(sandbox_carrier_account, carrier_state):
+    """A push whose worker was killed goes back to the queue (the sweeper) and may run after
+    the number's release landed: it sends nothing, and the number must not stay 'syncing'."""
+    account = sandbox_carrier_account("simwood")
+    e164 = "+" + sorted(carrier_state(account)["stock"])[0]
+    number = add_number(reseller=account.reseller, carrier_account=account, e164=e164)
+    run_due(account)
+    release_number(Number.objects.get(pk=number.pk))
+    run_due(account)
+    SyncJob.objects.create(reseller=account.reseller, carrier_account=account, object_kind="number",
+                           object_id=number.pk, object_repr=e164, record=f"number:{number.pk}")  # the requeued push
+    run_due(account)
+    number.refresh_from_db()
+    assert number.sync_state == SyncState.SYNCED
+    assert not SyncJob.objects.open().exists()
+
+
+def test_a_sipwise_sip_account_cannot_be_renamed(sandbox_carrier_account):
+    """Sipwise keeps a subscriber's username for good (422 on a change): the rename was
+    accepted, its job failed, and the carrier kept the old name (found by the soak)."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import update_subscriber
+
+    account = sandbox_carrier_account("sipwise")
+    subscriber, _ = create_subscriber(customer=sipwise_customer(account), username="2002")
+    run_due(account)
+    with pytest.raises(ValidationError) as refused:
+        update_subscriber(Subscriber.objects.get(pk=subscriber.pk), username="2000")
+    assert "cannot rename a SIP account" in refused.value.message_dict["username"][0]
+    assert Subscriber.objects.get(pk=subscriber.pk).username == "2002"
+    update_subscriber(Subscriber.objects.get(pk=subscriber.pk), display_name="Front Desk")  # other changes go on
+    run_due(account)
+    assert Subscriber.objects.get(pk=subscriber.pk).sync_state == SyncState.SYNCED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_adding_the_same_number_at_once_are_told_why(sandbox_carrier_account, carrier_state, monkeypatch):
+    """Both passed validation, then the second insert hit the unique constraint: a database
+    error (a 500) instead of "already in stock" (found by the soak on PostgreSQL; SQLite's
+    one write lock never lets the two overlap)."""
+    import threading
+
+    from django.db import connection
+
+    account = sandbox_carrier_account("simwood")
+    e164 = "+" + sorted(carrier_state(account)["stock"])[0]
+    validated, other_done = threading.Event(), threading.Event()
+    real_clean = Number.full_clean
+    first = threading.Lock()
+
+    def clean_then_let_the_other_in(self, *args, **kwargs):
+        real_clean(self, *args, **kwargs)
+        if first.acquire(blocking=False):  # only the first person's validation pauses
+            validated.set()
+            other_done.wait(timeout=2)
+
+    monkeypatch.setattr(Number, "full_clean", clean_then_let_the_other_in)
+    outcomes: list[object] = []
+
+    def add(wait: threading.Event | None) -> None:
+        if wait is not None:
+            wait.wait(timeout=5)
+        try:
+            add_number(reseller=account.reseller, carrier_account=account, e164=e164)
+            outcomes.append("done")
+        except Exception as exc:  # noqa: BLE001 — what the person would see
+            outcomes.append(exc)
+        finally:
+            if wait is not None:
+                other_done.set()
+            connection.close()
+
+    threads = [threading.Thread(target=add, args=(None,)), threading.Thread(target=add, args=(validated,))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes.count("done") == 1, outcomes
+    (refused,) = [outcome for outcome in outcomes if outcome != "done"]
+    assert isinstance(refused, ValidationError), refused
+    assert Number.objects.filter(e164=e164).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_people_setting_one_owners_forwards_at_once_are_never_refused(sandbox_carrier_account):
+    """People setting and clearing one subscriber's forwards at the same time worked on the
+    forward rows another had just deleted or added: a duplicate-key error or a missing row,
+    a 500 (found by the soak on PostgreSQL; SQLite's one write lock never lets them overlap).
+    Now the owner's row is taken first and they take turns. Without the fix about half of
+    these 90 changes failed on PostgreSQL."""
+    import threading
+
+    from django.db import connection
+
+    from portal.subscribers.models import Subscriber
+
+    account = sandbox_carrier_account("simotel")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental")
+    subscriber, _ = create_subscriber(customer=customer, username="2001", domain="pbx.example.com")
+    errors: list[str] = []
+
+    def person(forwards: list[ForwardInput]) -> None:
+        try:
+            for turn in range(30):
+                try:
+                    set_forwards(Subscriber.objects.get(pk=subscriber.pk), forwards if turn % 2 else [])
+                except Exception as exc:  # noqa: BLE001 — what the person would see
+                    errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
+
+    sets = [[ForwardInput("unconditional", True, [("+447400123401", 20)])],
+            [ForwardInput("busy", True, [("+447400123402", 20)])],
+            [ForwardInput("unconditional", False, [("+447400123403", 20)])]]
+    threads = [threading.Thread(target=person, args=(forwards,)) for forwards in sets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [], f"{len(errors)} of 90 refused, e.g. {errors[0]}"
+
+
+def test_a_retried_change_does_not_cancel_the_delete_queued_after_it(sandbox_carrier_account, account_faults,
+                                                                      carrier_state):
+    """A person retried a failed change of a subscriber that had been deleted meanwhile: the
+    retry superseded the queued delete as if it were an older change, and the carrier kept
+    the SIP account for good (found by the consistency test, Simotel, seed 532451644)."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber, update_subscriber
+    from portal.sync.operations import retry_job
+    from tests.sync.conftest import simotel_subscribers
+
+    account = sandbox_carrier_account("simotel")
+    (subscriber,) = simotel_subscribers(account, ["2002"])
+    run_due(account)
+    update_subscriber(Subscriber.objects.get(pk=subscriber.pk), display_name="Front Desk")
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    run_due(account)
+    (failed,) = SyncJob.objects.filter(state=JobState.FAILED)
+    delete_subscriber(Subscriber.objects.get(pk=subscriber.pk))
+    retry_job(failed)
+    run_due(account)
+    assert [user["number"] for user in carrier_state(account)["users"]] == []
+    assert not SyncJob.objects.exclude(state=JobState.DONE).exists()
+
+
+def test_a_retried_delete_leaves_the_namesake_that_adopted_the_carriers_object(sandbox_carrier_account, account_faults,
+                                                                                carrier_state):
+    """The carrier refused a SIP account's delete; a new one of the same username adopted the
+    carrier's object (nothing held the name: the delete had failed); then the delete was
+    retried and deleted it from under the new one (found by the soak on Sipwise)."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber
+    from portal.sync.operations import retry_job
+    from tests.sync.conftest import simotel_subscribers
+
+    account = sandbox_carrier_account("simotel")
+    (old,) = simotel_subscribers(account, ["2001"])
+    run_due(account)
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    delete_subscriber(Subscriber.objects.get(pk=old.pk))
+    run_due(account)
+    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
+    account_faults(account)
+    new, _ = create_subscriber(customer=old.customer, username="2001", domain=old.domain)
+    run_due(account)
+    retry_job(refused)
+    run_due(account)
+    new.refresh_from_db()
+    assert [user["number"] for user in carrier_state(account)["users"]] == ["2001"]
+    assert new.sync_state == SyncState.SYNCED and new.remote_id
+    assert not SyncJob.objects.exclude(state=JobState.DONE).exists()

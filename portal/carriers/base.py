@@ -541,9 +541,11 @@ class CarrierAdapter:
         raise self._unsupported("a list of call forwards")
 
     # what a half-landed create left behind
-    def discard_parts(self, kind: str, parts: dict[str, str]) -> None:
+    def discard_parts(self, kind: str, parts: dict[str, str], lookup: dict | None = None) -> None:
         """Remove what the first requests of a create of ``kind`` made (see :class:`Progress`)
-        when the object itself never came to be and is not wanted any more."""
+        when the object itself never came to be and is not wanted any more: ``parts`` as
+        recorded, and what ``lookup`` (the kind's natural key) finds of a request whose answer
+        never came back."""
 
     # 999
     def set_emergency_address(self, number_remote_id: str, address: EmergencyAddress) -> None:

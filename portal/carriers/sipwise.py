@@ -12,6 +12,8 @@ customer                              ``customercontacts`` item + ``customers`` 
   address line1+line2, city, ...      contact ``street`` (line2 after a newline), ``city``,
                                       ``postcode``, ``country``
   external_ref                        contact ``gpp0``
+  portal_id                           contact ``gpp9`` ``portal:<id>``: finds a contact whose
+                                      POST landed unanswered (reused, or removed with the customer)
   portal_id                           customer ``external_id`` (the natural key of find)
   status active/suspended/terminated  customer ``status`` active/locked/terminated
   (billing profile, type)             settings ``billing_profile_id``, ``customer_type``
@@ -384,6 +386,11 @@ def trunk_numbers_named_as_in_the_portal() -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------ adapter
+def contact_marker(portal_id: str) -> str | None:
+    """What a contact carries to say which portal customer it was made for."""
+    return f"portal:{portal_id}" if portal_id and "*" not in portal_id else None
+
+
 class SipwiseAdapter(CarrierAdapter):
     kind = "sipwise"
     label = "Sipwise C5"
@@ -524,6 +531,7 @@ class SipwiseAdapter(CarrierAdapter):
             "postcode": address.get("postcode") or None,
             "country": address.get("country") or None,
             "gpp0": spec.external_ref or None,
+            "gpp9": contact_marker(spec.portal_id),
         }
 
     def _customer_body(self, spec: CustomerSpec) -> dict[str, Any]:
@@ -536,8 +544,14 @@ class SipwiseAdapter(CarrierAdapter):
         step = progress()
         # A contact an earlier attempt made (its customer POST then failed on the way) is
         # reused, brought up to date: a second one would be an orphan.
+        # So is one whose POST landed but whose answer never came back (a timeout, a killed
+        # worker): found by the portal id it carries.
         contact_id = step.parts.get("contact_id")
-        if contact_id and self._contact_exists(contact_id):
+        if not (contact_id and self._contact_exists(contact_id)):
+            contact_id = next(iter(self._unattached_contacts(spec.email, spec.portal_id)), None)
+            if contact_id:
+                step.remember("contact_id", contact_id)
+        if contact_id:
             self._patch_fields(f"customercontacts/{contact_id}", self._contact_body(spec))
         else:
             contact_id = self._create("customercontacts", self._contact_body(spec))
@@ -575,9 +589,22 @@ class SipwiseAdapter(CarrierAdapter):
             return
         progress().forget("contact_id")
 
-    def discard_parts(self, kind: str, parts: dict[str, str]) -> None:
-        if kind == "customer" and parts.get("contact_id"):
+    def _unattached_contacts(self, email: str, portal_id: str) -> list[str]:
+        """This portal customer's contacts that no customer uses: what its creates left."""
+        marker = contact_marker(portal_id)
+        if not (email and marker):
+            return []
+        made = [str(c["id"]) for c in self._first("customercontacts", {"email": email}) if c.get("gpp9") == marker]
+        return [contact_id for contact_id in made if not self._first("customers", {"contact_id": contact_id})]
+
+    def discard_parts(self, kind: str, parts: dict[str, str], lookup: dict | None = None) -> None:
+        if kind != "customer":
+            return
+        if parts.get("contact_id"):
             self._discard_contact(parts["contact_id"])
+        lookup = lookup or {}
+        for contact_id in self._unattached_contacts(lookup.get("email") or "", lookup.get("portal_id") or ""):
+            self._discard_contact(contact_id)
 
     def fetch_customer(self, remote_id: str) -> CustomerSpec:
         return self._customer_spec(self._get(f"customers/{remote_id}"))

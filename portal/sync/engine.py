@@ -463,8 +463,8 @@ def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: 
         if remote_id:
             kind.delete(remote_id, adapter)
             deleted = remote_id
-        elif parts:
-            adapter.discard_parts(kind.name, parts)
+        else:
+            adapter.discard_parts(kind.name, parts, lookup)
     return _done(job, kind, remote_id=deleted, keep_slot=keep_slot)
 
 

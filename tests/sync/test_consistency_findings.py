@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal.customers.services import create_customer, set_customer_status
+from portal.customers.models import Customer
+from portal.customers.services import create_customer, delete_customer, set_customer_status
+from portal.customers.sync import customer_spec
 from portal.forwards.services import ForwardInput, set_forwards
 from portal.numbers.models import Number
 from portal.numbers.services import add_number, release_number, update_number
 from portal.subscribers.services import create_subscriber, disable_subscriber
+from portal.sync import engine
 from portal.sync.models import JobState, SyncJob, SyncState
 from portal.trunks.models import Trunk
 from portal.trunks.services import create_trunk, update_trunk
@@ -328,3 +331,40 @@ def test_a_retried_delete_leaves_the_namesake_that_adopted_the_carriers_object(s
     assert [user["number"] for user in carrier_state(account)["users"]] == ["2001"]
     assert new.sync_state == SyncState.SYNCED and new.remote_id
     assert not SyncJob.objects.exclude(state=JobState.DONE).exists()
+
+
+def contacts_of(state: dict, name: str) -> list[dict]:
+    return [c for c in state["customercontacts"].values() if c.get("company") == name]
+
+
+def an_unanswered_contact_post(account, customer) -> None:
+    """What a worker killed (or timed out) after its contact POST reached Sipwise leaves: the
+    contact, and no record of it in the portal. The POST is made here, for real."""
+    adapter = engine.adapter_for(account)
+    adapter._create("customercontacts", adapter._contact_body(customer_spec(customer)))
+
+
+def test_a_sipwise_contact_whose_answer_never_came_back_is_the_one_the_customer_gets(
+    sandbox_carrier_account, carrier_state
+):
+    account = sandbox_carrier_account("sipwise")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, **ANCHOR)
+    an_unanswered_contact_post(account, customer)
+    run_due(account)
+    customer.refresh_from_db()
+    assert customer.sync_state == SyncState.SYNCED, customer.sync_error
+    state = carrier_state(account)
+    (contact,) = contacts_of(state, ANCHOR["name"])  # not a second one beside the orphan
+    assert state["customers"][customer.remote_id]["contact_id"] == contact["id"]
+
+
+def test_a_sipwise_contact_whose_answer_never_came_back_goes_with_a_customer_deleted_before_it_landed(
+    sandbox_carrier_account, carrier_state
+):
+    account = sandbox_carrier_account("sipwise")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, **ANCHOR)
+    an_unanswered_contact_post(account, customer)
+    delete_customer(Customer.objects.get(pk=customer.pk))  # the create is still queued
+    run_due(account)
+    assert contacts_of(carrier_state(account), ANCHOR["name"]) == [], "the contact was left without a customer"
+    assert not SyncJob.objects.open().exists()

@@ -266,7 +266,9 @@ def test_d5_a_trunk_whose_create_stopped_half_way_is_deleted_at_the_carrier(
 def test_d6_a_retried_sipwise_customer_makes_one_contact(sandbox_carrier_account, carrier_state, refuse_after):
     account = sandbox_carrier_account("sipwise")
     customer = create_customer(reseller=account.reseller, carrier_account=account, **ANCHOR)
-    clear = refuse_after(account, 2)  # its lookup and the contact POST land; the customer POST does not
+    # Its lookup, the search for a contact an unanswered POST made, and the contact POST land;
+    # the customer POST does not.
+    clear = refuse_after(account, 3)
     run_due(account)
     assert job_of(customer, "customer").state == JobState.QUEUED
     clear()

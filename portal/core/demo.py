@@ -167,7 +167,8 @@ def _seed_customers(reseller: Reseller, accounts: list[CarrierAccount], count: i
         subscribers, numbers = [], []
         for ext in range(1, rng.randint(2, 4)):
             e164 = next(stocks[account.pk], None) or f"+44113496{prefix}{index:02d}{ext}"
-            number = add_number(reseller=reseller, carrier_account=account, e164=e164)
+            # Taken for its customer (SureVoIP allocates a number to a customer), then assigned.
+            number = add_number(reseller=reseller, carrier_account=account, e164=e164, customer=customer)
             assign_number(number, customer=customer)
             numbers.append(number)
             subscriber, _ = create_subscriber(

@@ -42,6 +42,25 @@ class HeldElsewhere(TransientError):
     """
 
 
+# The kinds whose carrier objects hold numbers (a number moved between two of them is
+# taken off one and put on the other by two jobs).
+NUMBER_HOLDERS = ("subscriber", "trunk")
+
+
+def waiting_for_a_number_holder(kind: str, obj: Any, refusal: DuplicateError) -> TransientError | None:
+    """A push refused because a number it carries is still on another carrier object, while
+    another holder of the account has a job open (the number's old owner, whose push takes
+    it off): a wait for that job, not a failure. None when nothing is on its way."""
+    if "number" not in refusal.message.lower():
+        return None
+    from .models import SyncJob
+
+    others = SyncJob.objects.open().filter(carrier_account_id=obj.carrier_account_id, object_kind__in=NUMBER_HOLDERS)
+    if not others.exclude(object_kind=kind, object_id=obj.pk).exists():
+        return None
+    return TransientError(f"Waiting for another SIP account or trunk to give up a number: {refusal.message}")
+
+
 def upsert(
     remote_id: str,
     spec: Any,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from portal.carriers.base import CarrierError, PermanentError, TrunkSpec
+from portal.carriers.base import CarrierError, DuplicateError, PermanentError, TrunkSpec
 from portal.customers.sync import customer_parent
 from portal.sync import objects, reconcilers
-from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, upsert
+from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, upsert, waiting_for_a_number_holder
 from portal.sync.reconcilers import ObjectReconciler, amount, networks, text
 
 from .models import Trunk
@@ -41,14 +41,18 @@ class TrunkKind(SyncedKind):
         return customer_parent(obj.customer, adapter)
 
     def push(self, obj, adapter):
-        return upsert(
-            obj.remote_id,
-            trunk_spec(obj),
-            update=adapter.update_trunk,
-            find=adapter.find_trunk,
-            create=adapter.create_trunk,
-            claimable=self.claimable(obj),
-        )
+        try:
+            outcome = upsert(
+                obj.remote_id,
+                trunk_spec(obj),
+                update=adapter.update_trunk,
+                find=adapter.find_trunk,
+                create=adapter.create_trunk,
+                claimable=self.claimable(obj),
+            )
+        except DuplicateError as refusal:
+            raise waiting_for_a_number_holder("trunk", obj, refusal) or refusal
+        return outcome
 
     def natural_key(self, obj):
         return text_key(obj.name)

@@ -11,7 +11,7 @@ from portal.customers.services import create_customer, delete_customer, set_cust
 from portal.customers.sync import customer_spec
 from portal.forwards.services import ForwardInput, set_forwards
 from portal.numbers.models import Number
-from portal.numbers.services import add_number, release_number, update_number
+from portal.numbers.services import add_number, assign_number, release_number, update_number
 from portal.subscribers.services import create_subscriber, disable_subscriber
 from portal.sync import engine
 from portal.sync.models import JobState, SyncJob, SyncState
@@ -368,3 +368,29 @@ def test_a_sipwise_contact_whose_answer_never_came_back_goes_with_a_customer_del
     run_due(account)
     assert contacts_of(carrier_state(account), ANCHOR["name"]) == [], "the contact was left without a customer"
     assert not SyncJob.objects.open().exists()
+
+
+def test_a_number_moved_between_sip_accounts_waits_for_its_old_owner_to_give_it_up(
+    sandbox_carrier_account, carrier_state
+):
+    account = sandbox_carrier_account("sipwise")
+    customer = sipwise_customer(account)
+    e164 = "+441134960777"
+    number = add_number(reseller=account.reseller, carrier_account=account, e164=e164, customer=customer)
+    first, _ = create_subscriber(customer=customer, username="kira", primary_number=number)
+    second, _ = create_subscriber(customer=customer, username="finn")
+    run_due(account)
+    assign_number(Number.objects.get(pk=number.pk), customer=customer, subscriber=second)
+    # The new owner's push runs first: Sipwise still has the number on the old one.
+    taking = engine.claim(SyncJob.objects.filter(object_kind="subscriber", object_id=second.pk).latest("pk").pk)
+    engine.run_next(account.pk, claimed=taking)
+    waiting = SyncJob.objects.get(pk=taking.pk)
+    assert waiting.state == JobState.QUEUED, f"refused for good: {waiting.last_error}"
+    assert "give up a number" in waiting.last_error
+    for _ in range(3):
+        make_due(account)
+        run_due(account)
+    assert not SyncJob.objects.open().exists()
+    holders = {s["username"]: s for s in carrier_state(account)["subscribers"].values()}
+    held = str(holders["finn"]["primary_number"]) + str(holders["finn"]["alias_numbers"])
+    assert "4960777" in held, holders["finn"]

@@ -28,6 +28,7 @@ from portal.subscribers.models import Subscriber
 from portal.subscribers.services import create_subscriber
 from portal.sync.models import SyncJob, SyncState
 from tests.factories import ResellerFactory
+from tests.sync.consistency.infra import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,18 +53,10 @@ def race(*calls: Callable[[], object]) -> list[object]:
     return results
 
 
-def test_database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def worker_env(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=test_database_url(),
+        DATABASE_URL=database_url(),
         CELERY_BROKER_URL=celery_app.conf.broker_url,
         SECRET_KEY=settings.SECRET_KEY,
         FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),

@@ -309,6 +309,17 @@ class Progress:
 
     def __init__(self, parts: dict[str, str] | None = None) -> None:
         self.parts: dict[str, str] = dict(parts or {})
+        self._sent: list[dict] = []
+
+    def sending(self, lookup: dict) -> None:
+        """A create goes out for the object ``lookup`` finds: if its answer never comes back,
+        a retry made after a rename still knows what to look for."""
+        if lookup not in self._sent:
+            self._sent.append(lookup)
+
+    def sent(self) -> list[dict]:
+        """The lookups of the creates sent for this object so far, oldest first."""
+        return list(self._sent)
 
     def remember(self, key: str, value: str) -> None:
         """An intermediate object landed (e.g. the contact of a customer still to create)."""

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from portal.carriers.base import CarrierAdapter, CustomerSpec
 from portal.sync import objects, reconcilers
-from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, upsert
+from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key
 from portal.sync.reconcilers import ObjectReconciler, _by_first_match, portal_status, text
 
 from .models import Customer, CustomerStatus
@@ -37,13 +37,13 @@ class CustomerKind(SyncedKind):
         return adapter.capabilities.customers
 
     def push(self, obj, adapter):
-        return upsert(
-            obj.remote_id,
+        return self.upsert(
+            obj,
+            adapter,
             customer_spec(obj),
             update=adapter.update_customer,
             find=adapter.find_customer,
             create=adapter.create_customer,
-            claimable=self.claimable(obj),
         )
 
     def natural_key(self, obj):

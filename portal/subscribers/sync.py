@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from portal.carriers.base import DuplicateError, SubscriberSpec
 from portal.customers.sync import customer_parent
 from portal.sync import objects, reconcilers
-from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, upsert, waiting_for_a_number_holder
+from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, waiting_for_a_number_holder
 from portal.sync.reconcilers import ObjectReconciler, portal_status, text
 
 from .models import DOMAIN_RE, Subscriber, SubscriberStatus
@@ -51,13 +51,13 @@ class SubscriberKind(SyncedKind):
     def push(self, obj, adapter):
         spec = subscriber_spec(obj)
         try:
-            outcome = upsert(
-                obj.remote_id,
+            outcome = self.upsert(
+                obj,
+                adapter,
                 spec,
                 update=adapter.update_subscriber,
                 find=adapter.find_subscriber,
                 create=adapter.create_subscriber,
-                claimable=self.claimable(obj),
             )
         except DuplicateError as refusal:
             raise waiting_for_a_number_holder("subscriber", obj, refusal) or refusal

@@ -364,6 +364,14 @@ class JobProgress(Progress):
         self.kind.record_landing(self.job.object_id, remote_id, secret)
         self._keep(remote_id=remote_id)
 
+    def sending(self, lookup: dict) -> None:
+        sent = list(self.job.payload.get("sent") or [])
+        if lookup not in sent:
+            self._keep(sent=[*sent, lookup])
+
+    def sent(self) -> list[dict]:
+        return [*sent_before(self.job), *(self.job.payload.get("sent") or [])]
+
     def _keep(self, **facts) -> None:
         self.job.payload = {**self.job.payload, **facts}
         SyncJob.objects.filter(pk=self.job.pk).update(payload=self.job.payload)
@@ -388,6 +396,25 @@ def recorded(job: SyncJob) -> tuple[str, dict[str, str]]:
             return payload["remote_id"], parts
         parts = parts or dict(payload.get("parts") or {})
     return "", parts
+
+
+def sent_before(job: SyncJob) -> list[dict]:
+    """The lookups of the creates the object's earlier jobs sent without landing, oldest
+    first: a create whose answer never came back may have made the object under any."""
+    earlier = (
+        SyncJob.objects.filter(
+            object_kind=job.object_kind, object_id=job.object_id, carrier_account_id=job.carrier_account_id
+        )
+        .exclude(pk=job.pk)
+        .order_by("-pk")
+        .values_list("payload", flat=True)[:50]
+    )
+    sent: list[dict] = []
+    for payload in earlier:
+        if payload.get("deleted") or payload.get("remote_id"):
+            break  # what came before was deleted, or landed and is named by its id
+        sent = [*(payload.get("sent") or []), *sent]
+    return sent
 
 
 def _carry(job: SyncJob, keep_slot: bool) -> Result:
@@ -455,7 +482,7 @@ def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: 
     if kind.held(adapter):
         remote_id, lookup = kind.delete_target(job.payload)
         earlier_id, parts = recorded(job) if not remote_id else ("", {})
-        remote_id = remote_id or earlier_id or kind.find(lookup, adapter) or ""
+        remote_id = remote_id or earlier_id or kind.find(lookup, adapter) or _made_before(job, kind, adapter, lookup)
         if remote_id and held_by_another(job, kind, remote_id):
             # A delete retried after a namesake adopted the carrier's object (the delete had
             # failed, so nothing held the name): the object is that one's now, not ours to delete.
@@ -466,6 +493,16 @@ def _delete(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, keep_slot: 
         else:
             adapter.discard_parts(kind.name, parts, lookup)
     return _done(job, kind, remote_id=deleted, keep_slot=keep_slot)
+
+
+def _made_before(job: SyncJob, kind: SyncedKind, adapter: CarrierAdapter, lookup: dict) -> str:
+    """What a create sent under the object's former name left at the carrier (its answer
+    never came back, then the object was renamed and deleted), unless another holds it."""
+    for sent in reversed(sent_before(job)):
+        found = kind.find(sent, adapter) if sent != lookup else None
+        if found and not held_by_another(job, kind, found):
+            return found
+    return ""
 
 
 def held_by_another(job: SyncJob, kind: SyncedKind, remote_id: str) -> bool:

@@ -20,7 +20,14 @@ from typing import Any, Callable
 
 from django.db import models
 
-from portal.carriers.base import CarrierAdapter, DuplicateError, NotFoundError, TransientError, UnsupportedError
+from portal.carriers.base import (
+    CarrierAdapter,
+    DuplicateError,
+    NotFoundError,
+    TransientError,
+    UnsupportedError,
+    progress,
+)
 
 
 @dataclass
@@ -69,13 +76,16 @@ def upsert(
     find: Callable[[Any], str | None],
     create: Callable[[Any], Any],
     claimable: Callable[[str], None] = lambda found: None,
+    earlier: Callable[[], str | None] = lambda: None,
+    sending: Callable[[], None] = lambda: None,
 ) -> Outcome:
     """Update what we know, else adopt what the carrier already has, else create.
 
     Looking up before creating, and adopting on a duplicate error, makes a retried
     create (the worker died after the carrier said yes) find the first object instead
     of making a second one. ``claimable(found)`` raises :class:`HeldElsewhere` when what
-    was found is another portal object's.
+    was found is another portal object's. ``earlier()`` finds what an unanswered create
+    made under the object's former name; ``sending()`` is told before a create goes out.
     """
     if remote_id:
         try:
@@ -88,6 +98,11 @@ def upsert(
         claimable(existing)
         update(existing, spec)
         return Outcome(existing)
+    existing = earlier()
+    if existing:
+        update(existing, spec)
+        return Outcome(existing)
+    sending()
     try:
         created = create(spec)
     except DuplicateError as exc:
@@ -207,6 +222,43 @@ class SyncedKind:
     def record_landing(self, object_id: int, remote_id: str, secret: str | None) -> None:
         """The carrier holds the object now (a step of its create landed): keep its id."""
         self.model.objects.filter(pk=object_id).update(remote_id=remote_id)
+
+    def upsert(self, obj: Any, adapter: CarrierAdapter, spec: Any, *, update, find, create) -> Outcome:
+        """:func:`upsert` for ``obj``, keeping on its job each lookup a create is sent under:
+        a create whose answer never came back made the object under its name *then*, and
+        a person may have renamed it before the retry (SureVoIP finds a customer only by
+        name and email)."""
+        tracker = progress()
+
+        def earlier() -> str | None:
+            lookup = self.lookup(obj)
+            return self.made_before(obj, adapter, [sent for sent in tracker.sent() if sent != lookup])
+
+        return upsert(
+            self.remote_id_of(obj),
+            spec,
+            update=update,
+            find=find,
+            create=create,
+            claimable=self.claimable(obj),
+            earlier=earlier,
+            sending=lambda: tracker.sending(self.lookup(obj)),
+        )
+
+    def made_before(self, obj: Any, adapter: CarrierAdapter, lookups: list[dict]) -> str | None:
+        """What the carrier holds under one of the earlier ``lookups`` of ``obj`` and no other
+        portal object holds (a namesake may have adopted it since: it is that one's now)."""
+        check = self.claimable(obj)
+        for lookup in reversed(lookups):  # the newest first
+            found = self.find(lookup, adapter)
+            if not found:
+                continue
+            try:
+                check(found)
+            except HeldElsewhere:
+                continue
+            return found
+        return None
 
     def claimable(self, obj: Any) -> Callable[[str], None]:
         """A check that what the carrier holds under ``obj``'s name is not another portal

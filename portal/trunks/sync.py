@@ -7,7 +7,7 @@ from decimal import Decimal
 from portal.carriers.base import CarrierError, DuplicateError, PermanentError, TrunkSpec
 from portal.customers.sync import customer_parent
 from portal.sync import objects, reconcilers
-from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, upsert, waiting_for_a_number_holder
+from portal.sync.objects import SyncedKind, delete_ignoring_absence, text_key, waiting_for_a_number_holder
 from portal.sync.reconcilers import ObjectReconciler, amount, networks, text
 
 from .models import Trunk
@@ -42,13 +42,13 @@ class TrunkKind(SyncedKind):
 
     def push(self, obj, adapter):
         try:
-            outcome = upsert(
-                obj.remote_id,
+            outcome = self.upsert(
+                obj,
+                adapter,
                 trunk_spec(obj),
                 update=adapter.update_trunk,
                 find=adapter.find_trunk,
                 create=adapter.create_trunk,
-                claimable=self.claimable(obj),
             )
         except DuplicateError as refusal:
             raise waiting_for_a_number_holder("trunk", obj, refusal) or refusal

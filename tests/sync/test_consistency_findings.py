@@ -394,3 +394,68 @@ def test_a_number_moved_between_sip_accounts_waits_for_its_old_owner_to_give_it_
     holders = {s["username"]: s for s in carrier_state(account)["subscribers"].values()}
     held = str(holders["finn"]["primary_number"]) + str(holders["finn"]["alias_numbers"])
     assert "4960777" in held, holders["finn"]
+
+
+def test_a_customer_renamed_while_its_unanswered_create_waits_is_made_once(
+    sandbox_carrier_account, carrier_state, monkeypatch
+):
+    """A SureVoIP customer's POST landed but its answer never came back (a worker killed, a
+    read timeout); a person renamed the customer before the retry. SureVoIP has no reference
+    field, so the retry looks the customer up by name and email: by the new name it missed
+    the one the first POST made, and made a second (the soak, seed 537486572)."""
+    from portal.carriers.base import TransientError
+    from portal.carriers.surevoip import SureVoIPAdapter
+    from portal.customers.services import update_customer
+
+    account = sandbox_carrier_account("surevoip")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, **ANCHOR)
+    real_create = SureVoIPAdapter.create_customer
+
+    def create_answer_lost(adapter, spec):
+        real_create(adapter, spec)
+        raise TransientError("the carrier's answer never came back")
+
+    monkeypatch.setattr(SureVoIPAdapter, "create_customer", create_answer_lost)
+    run_due(account)
+    monkeypatch.setattr(SureVoIPAdapter, "create_customer", real_create)
+    update_customer(Customer.objects.get(pk=customer.pk), name="Anchor Dental")
+    make_due(account)
+    run_due(account)
+
+    customer.refresh_from_db()
+    assert customer.sync_state == SyncState.SYNCED, customer.sync_error
+    held = [c for c in carrier_state(account)["customers"].values() if c.get("email") == ANCHOR["email"]]
+    assert len(held) == 1, f"the carrier holds {len(held)} customers for one: {held}"
+    assert not SyncJob.objects.open().exists()
+
+
+def test_a_sip_account_renamed_and_deleted_while_its_unanswered_create_waits_is_gone(
+    sandbox_carrier_account, carrier_state, monkeypatch
+):
+    """The same, then deleted before the retry: the delete looks for the extension under its
+    new number, and only the name the create was sent under finds what it made."""
+    from portal.carriers.base import TransientError
+    from portal.carriers.simotel import SimotelAdapter
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber, update_subscriber
+
+    account = sandbox_carrier_account("simotel")
+    customer = create_customer(reseller=account.reseller, carrier_account=account, name="Harbour Dental")
+    subscriber, _ = create_subscriber(customer=customer, username="201", domain="pbx.example.com")
+    real_create = SimotelAdapter.create_subscriber
+
+    def create_answer_lost(adapter, spec):
+        real_create(adapter, spec)
+        raise TransientError("the carrier's answer never came back")
+
+    monkeypatch.setattr(SimotelAdapter, "create_subscriber", create_answer_lost)
+    run_due(account)
+    monkeypatch.setattr(SimotelAdapter, "create_subscriber", real_create)
+    assert [user["number"] for user in carrier_state(account)["users"]] == ["201"]
+    update_subscriber(Subscriber.objects.get(pk=subscriber.pk), username="202")
+    delete_subscriber(Subscriber.objects.get(pk=subscriber.pk))
+    make_due(account)
+    run_due(account)
+
+    assert carrier_state(account)["users"] == [], "the extension the first create made stayed"
+    assert not SyncJob.objects.open().exists()

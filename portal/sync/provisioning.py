@@ -12,14 +12,15 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import wraps
 from typing import TypeVar
 
-from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
+
+from portal.core.audit import acting_as
 
 from .models import JobOperation, SyncState
 from .outbox import record_change
@@ -73,8 +74,7 @@ def service(function: Service) -> Service:
 @contextmanager
 def change_by(actor) -> Iterator[None]:
     """One transaction whose audit entries name ``actor`` (a user, or None for the system)."""
-    actor_context = set_actor(actor) if getattr(actor, "pk", None) else nullcontext()
-    with transaction.atomic(), actor_context:
+    with transaction.atomic(), acting_as(actor):
         yield
 
 

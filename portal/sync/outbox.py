@@ -13,7 +13,8 @@ import logging
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.carriers.models import CarrierAccount
@@ -113,13 +114,27 @@ def offer(job_id: int) -> bool:
 
 
 def free_slots(account_ids) -> dict[int, int]:
-    """How many more jobs each carrier account may have in flight right now."""
+    """How many more messages each carrier account may be sent right now: its in-flight cap,
+    less its running jobs and the messages already on their way to a worker (each runs one
+    of its jobs when it arrives, whichever is due then). A burst of changes so sends a
+    message only while the account has a slot nobody is coming for."""
+    on_their_way = (
+        SyncJob.objects.on_their_way()
+        .filter(carrier_account=OuterRef("pk"))
+        .order_by()
+        .values("carrier_account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     accounts = (
         CarrierAccount.objects.filter(pk__in=account_ids)
-        .annotate(running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)))
-        .values_list("pk", "max_in_flight", "running")
+        .annotate(
+            running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)),
+            coming=Coalesce(Subquery(on_their_way), 0),
+        )
+        .values_list("pk", "max_in_flight", "running", "coming")
     )
-    return {pk: cap - running for pk, cap, running in accounts}
+    return {pk: cap - running - coming for pk, cap, running, coming in accounts}
 
 
 def offer_account(account_id: int) -> int:

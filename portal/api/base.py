@@ -207,6 +207,8 @@ class ApiViewSet(viewsets.GenericViewSet):
         """The reseller a new object belongs to: the caller's, or (platform admins) its carrier account's."""
         from portal.tenancy.models import Reseller
 
+        if self.access.reseller is not None:
+            return self.access.reseller
         if self.access.reseller_id is not None:
             return Reseller.objects.get(pk=self.access.reseller_id)
         if carrier_account is None:

@@ -25,28 +25,34 @@ from .objects import KIND_OF_MODEL, KINDS
 log = logging.getLogger(__name__)
 
 
-def record_change(obj, *, kind: str | None = None, operation: str = JobOperation.PUSH, actor=None) -> SyncJob | None:
+def record_change(
+    obj, *, kind: str | None = None, operation: str = JobOperation.PUSH, actor=None, new: bool = False
+) -> SyncJob | None:
     """Queue the carrier side of a change to ``obj``. Call inside the service's transaction.
 
     Locks in the one order every writer keeps (docs/sync.md, "Lock order"): the object's
-    rows first, then its jobs; a worker claims a job the same way round.
+    rows first, then its jobs; a worker claims a job the same way round. ``new``: the row
+    was inserted pending by this transaction, so it has no job to supersede and nothing
+    to lock (primary keys are never reused).
     """
     kind_name = kind or KIND_OF_MODEL[type(obj)]
     synced = KINDS[kind_name]
     account = synced.account_of(obj)
     if account is None:
         return None  # not provisioned on any carrier: the portal is all there is
-    # Pending until the carrier has it (a released number's row stays, and shows it).
-    synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
+    if not new:
+        # Pending until the carrier has it (a released number's row stays, and shows it).
+        synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
     payload = {}
     if operation == JobOperation.DELETE:
         # The remote id as the row holds it now (locked just above): the object in hand may
         # have been loaded before its create landed (issue #10, D5).
         current = synced.model.objects.filter(pk=obj.pk).first()
         payload = synced.delete_payload(current or obj)
-    SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).replaced_by(
-        operation
-    ).update(state=JobState.SUPERSEDED, finished_at=timezone.now())
+    if not new:
+        SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).replaced_by(
+            operation
+        ).update(state=JobState.SUPERSEDED, finished_at=timezone.now())
     job = SyncJob.objects.create(
         reseller_id=account.reseller_id,
         carrier_account=account,

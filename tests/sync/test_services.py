@@ -62,6 +62,31 @@ def test_invalid_input_saves_nothing(staff):
     assert not LogEntry.objects.filter(content_type__model="customer").exists()
 
 
+def test_validation_says_what_full_clean_says_without_asking_about_the_objects_in_hand(staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.sync.provisioning import validate
+
+    reseller = staff.staff_membership.reseller
+    account = account_of(CarrierKind.SUREVOIP, reseller)
+    CustomerFactory(reseller=reseller, carrier_account=account, external_ref="CRM-1")
+    bad = Customer(reseller=reseller, carrier_account=account, name="", external_ref="CRM-1", phone="12345")
+    with pytest.raises(ValidationError) as ours:
+        validate(bad)
+    with pytest.raises(ValidationError) as djangos:
+        bad.full_clean()
+    assert ours.value.message_dict == djangos.value.message_dict
+    assert {"name", "phone", "__all__"} <= set(ours.value.message_dict)  # the reference: a constraint
+
+    good = Customer(reseller=reseller, carrier_account=account, name="Copper Studio", external_ref="CRM-2")
+    with CaptureQueriesContext(connection) as queries:
+        validate(good)
+    asked = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "tenancy_reseller" not in asked and "carriers_carrieraccount" not in asked
+    assert "CRM-2" in asked  # the unique reference is still checked
+
+
 def test_a_newer_change_supersedes_the_queued_one(staff):
     reseller = staff.staff_membership.reseller
     customer = create_customer(

@@ -10,15 +10,18 @@ stays queued and the sweeper hands it over later.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.carriers.models import CarrierAccount
 
+from . import jobsql
 from .models import JobOperation, JobState, SyncJob, SyncState, record_of
 from .objects import KIND_OF_MODEL, KINDS
 
@@ -123,20 +126,20 @@ def free_slots(account_ids) -> dict[int, int]:
     """How many more messages each carrier account may be sent right now: its in-flight cap,
     less its running jobs and the messages already on their way to a worker (each runs one
     of its jobs when it arrives, whichever is due then). A burst of changes so sends a
-    message only while the account has a slot nobody is coming for."""
-    on_their_way = (
-        SyncJob.objects.on_their_way()
-        .filter(carrier_account=OuterRef("pk"))
-        .order_by()
-        .values("carrier_account")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    message only while the account has a slot nobody is coming for.
+
+    Each count reads only its own rows through an index, not all of an account's jobs
+    (``jobsql.free_slots`` is the same for one account, at every commit that queues a change)."""
+
+    def count(jobs):
+        return Coalesce(Subquery(jobs.filter(carrier_account=OuterRef("pk")).order_by().values(
+            "carrier_account").annotate(n=Count("pk")).values("n")), 0)
+
     accounts = (
         CarrierAccount.objects.filter(pk__in=account_ids)
         .annotate(
-            running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)),
-            coming=Coalesce(Subquery(on_their_way), 0),
+            running=count(SyncJob.objects.filter(state=JobState.RUNNING)),
+            coming=count(SyncJob.objects.on_their_way()),
         )
         .values_list("pk", "max_in_flight", "running", "coming")
     )
@@ -149,7 +152,8 @@ def offer_account(account_id: int) -> int:
     The rest need no message: every job running there takes the account's next due job
     when it ends. Returns how many were sent.
     """
-    free = free_slots([account_id]).get(account_id, 0)
+    now = timezone.now()
+    free = jobsql.free_slots(account_id, now=now, fresh_since=now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER))
     if free <= 0:
         return 0
     due = SyncJob.objects.undelivered().filter(carrier_account_id=account_id).order_by("next_attempt_at")

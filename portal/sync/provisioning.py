@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import TypeVar
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
@@ -109,8 +109,9 @@ def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str
         with transaction.atomic():  # a savepoint: the refusal below leaves the caller's transaction usable
             obj.save()
     except IntegrityError:
-        # Two people added the same thing at once and the other committed first (the insert
-        # waited for it): validation, run again, now sees that row and says why in words.
+        # A unique or check constraint refused it (two people may have added the same thing
+        # at once, the insert waiting for the other's commit): full validation now sees why
+        # and says it in words.
         obj.full_clean(exclude=exclude)
         raise
     record_change(obj, kind=kind, actor=actor, new=new)
@@ -118,10 +119,16 @@ def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str
 
 
 def validate(obj, exclude: list[str] | None = None) -> None:
-    """``full_clean``, step for step, except that it does not ask the database whether the
-    objects ``obj`` refers to and holds in hand exist: the caller loaded them moments ago,
-    in scope (which that check does not look at). One deleted since fails the foreign key
-    when the transaction commits, as it could between such a check and the commit."""
+    """``full_clean``, said the same way, at less cost where nothing is wrong.
+
+    Each field and the model's own rules are checked here. What the database enforces
+    anyway is left to it: its unique and check constraints, whose violation fails the save
+    (``save_and_sync`` then runs ``full_clean`` for the words), and the existence of the
+    objects ``obj`` refers to and holds in hand, which the caller loaded moments ago, in
+    scope (one deleted since fails its foreign key at the commit, as it could between such
+    a check and the commit). Anything wrong here is reported by ``full_clean`` in full, so
+    a person sees every problem at once.
+    """
     exclude = set(exclude or ())
     in_hand = {
         field.name
@@ -131,23 +138,12 @@ def validate(obj, exclude: list[str] | None = None) -> None:
         and getattr(field.get_cached_value(obj), "pk", None) is not None
         and not field.get_limit_choices_to()
     }
-    errors: dict = {}
     try:
         obj.clean_fields(exclude=exclude | in_hand)
-    except ValidationError as exc:
-        errors = exc.update_error_dict(errors)
-    try:
         obj.clean()
-    except ValidationError as exc:
-        errors = exc.update_error_dict(errors)
-    for check in (obj.validate_unique, obj.validate_constraints):
-        exclude |= {name for name in errors if name != NON_FIELD_ERRORS}  # only fields that passed
-        try:
-            check(exclude=exclude)
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
-    if errors:
-        raise ValidationError(errors)
+    except ValidationError:
+        obj.full_clean(exclude=exclude)
+        raise
 
 
 def delete_and_sync(obj, *, actor=None, kind: str | None = None, sync: bool = True) -> None:

@@ -54,7 +54,9 @@ def access_for(user) -> Access:
         return cached
     from allauth.mfa.models import Authenticator
 
-    has_mfa = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    has_mfa = getattr(user, "has_totp", None)  # read along with the user (the API's token check)
+    if has_mfa is None:
+        has_mfa = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     if user.is_superuser:
         from django.conf import settings
 
@@ -79,6 +81,9 @@ def access_for(user) -> Access:
 def _staff_membership(user):
     from .models import StaffMembership
 
+    loaded = user.__class__.staff_membership  # (the class behind a lazy request.user too)
+    if loaded.is_cached(user):  # with the user (``select_related``): None if there is none
+        return loaded.related.get_cached_value(user)
     return StaffMembership.objects.select_related("reseller").filter(user=user).first()
 
 

@@ -9,7 +9,6 @@ directly, so the rules (one login per email, one use per link) hold everywhere.
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -166,8 +165,7 @@ def deactivation_refusal(membership, actor=None) -> str | None:
 
 def change_role(membership, role: str, *, actor=None):
     """Make a colleague a manager or an agent."""
-    from auditlog.context import set_actor
-
+    from portal.core.audit import acting_as
     from portal.tenancy.models import Role
 
     if role not in Role.values:
@@ -175,7 +173,7 @@ def change_role(membership, role: str, *, actor=None):
     refusal = role_change_refusal(membership, actor) if role != membership.role else None
     if refusal:
         raise ValidationError(refusal)
-    with transaction.atomic(), set_actor(actor) if getattr(actor, "pk", None) else nullcontext():
+    with transaction.atomic(), acting_as(actor):
         membership.role = role
         membership.save(update_fields=["role"])
     log.info("staff membership %s made %s by %s", membership.pk, role, getattr(actor, "pk", None))
@@ -209,12 +207,11 @@ def reactivate_staff(membership, *, actor=None):
 
 def _audit_login(membership, actor, change: list[str]) -> None:
     """The login's state is the user's, which the audit log does not follow: record it on the membership."""
-    from auditlog.context import set_actor
     from auditlog.models import LogEntry
 
-    from portal.core.audit import file_entry
+    from portal.core.audit import acting_as, file_entry
 
-    with set_actor(actor):
+    with acting_as(actor):
         entry = LogEntry.objects.log_create(membership, force_log=True, action=LogEntry.Action.UPDATE,
                                             changes={"login": change}, actor=actor)
     file_entry(entry, membership)

@@ -14,6 +14,8 @@ model, its FilterSet and which service does each write). The base here does the 
 
 from __future__ import annotations
 
+import copy
+
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -54,6 +56,17 @@ class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
 
 class ApiSerializer(serializers.ModelSerializer):
     """Shape and types only: the domain service validates the rest and saves."""
+
+    # The fields ModelSerializer builds from the model, by serializer class: built once, not
+    # twice a request (a request reads one serializer and answers with another); each
+    # serializer works on copies, as DRF gives each its own copies of declared fields.
+    _built_fields: dict[type, dict] = {}
+
+    def get_fields(self):
+        built = ApiSerializer._built_fields.get(type(self))
+        if built is None:
+            built = ApiSerializer._built_fields[type(self)] = super().get_fields()
+        return copy.deepcopy(built)
 
     version = serializers.SerializerMethodField(
         help_text="The object's version; its ETag. Send it back in If-Match to change it only if unchanged.")
@@ -207,6 +220,8 @@ class ApiViewSet(viewsets.GenericViewSet):
         """The reseller a new object belongs to: the caller's, or (platform admins) its carrier account's."""
         from portal.tenancy.models import Reseller
 
+        if self.access.reseller is not None:
+            return self.access.reseller
         if self.access.reseller_id is not None:
             return Reseller.objects.get(pk=self.access.reseller_id)
         if carrier_account is None:

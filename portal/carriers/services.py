@@ -13,10 +13,9 @@ import logging
 import time
 from dataclasses import dataclass
 
-from contextlib import nullcontext
-
-from auditlog.context import set_actor
 from django.db import transaction
+
+from portal.core.audit import acting_as
 
 from .base import CarrierError
 from .models import CarrierAccount
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def _save(account: CarrierAccount, actor) -> CarrierAccount:
     account.full_clean()
-    with transaction.atomic(), set_actor(actor) if getattr(actor, "pk", None) else nullcontext():
+    with transaction.atomic(), acting_as(actor):
         account.save()
     return account
 

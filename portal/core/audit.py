@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from auditlog.context import auditlog_value, set_actor
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from auditlog.signals import pre_log
@@ -31,6 +32,37 @@ from .models import AuditEntryOwner
 _on_behalf: ContextVar[dict | None] = ContextVar("audit_on_behalf", default=None)
 # The owners of the object whose entry is being written: ((content type id, pk), owners).
 _owners_of_next_entry: ContextVar[tuple | None] = ContextVar("audit_owners_of_next_entry", default=None)
+
+
+@contextmanager
+def acting_as(actor) -> Iterator[None]:
+    """The audit entries written in the block name ``actor`` (a user; None changes nothing).
+
+    auditlog's ``set_actor`` keeps one context per thread, and an inner one does not give
+    the outer one back when it ends: the request's own (``AuditlogMiddleware``) then lost
+    its address for the rest of the request, and its signal receiver was never
+    disconnected, so each request leaked one, and every later audit entry called them all.
+    Here the request's context lends its address and is put back afterwards.
+    """
+    if getattr(actor, "pk", None) is None:
+        yield
+        return
+    outer = auditlog_value.get(None)
+    if outer is not None and not _listening(outer):
+        outer = None  # left behind by a context that has ended: nothing of it applies
+    where = {"remote_addr": outer.get("remote_addr"), "remote_port": outer.get("remote_port")} if outer else {}
+    try:
+        with set_actor(actor, **where):
+            yield
+    finally:
+        if outer is not None:
+            auditlog_value.set(outer)
+
+
+def _listening(context: dict) -> bool:
+    """The auditlog context's receiver is still connected: the context is open."""
+    uid = context.get("signal_duid")
+    return any(lookup_key[0] == uid for lookup_key, *_ in pre_save.receivers)
 
 
 def _entry_key(entry) -> tuple[int, str]:

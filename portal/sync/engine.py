@@ -293,13 +293,13 @@ def run_job(job_id: int, *, keep_slot: bool = False) -> Result | None:
     if hint is None:
         return None
     state, account_id, in_flight, cap = hint
-    if state != JobState.RUNNING and in_flight >= cap:
-        # The account is at its cap (by a count taken without its lock: only a hint, but a
-        # safe one, since each job counted looks for the next due job when it ends). A
-        # running job is a redelivery: its worker may be dead, which the lock finds out.
-        return None
-    with transaction.atomic():
-        job = _take(account_id, job_id, or_next_due=True)
+    # At its cap (by a count taken without its lock: only a hint, but a safe one, since
+    # each job counted looks for the next due job when it ends), the account takes nothing.
+    # A running job is a redelivery: its worker may be dead, which the lock finds out.
+    job = None
+    if state == JobState.RUNNING or in_flight < cap:
+        with transaction.atomic():
+            job = _take(account_id, job_id, or_next_due=True)
     if job is None:
         # Its account is at its cap or its share: the account's running jobs take it when
         # they end, else the next delivery of waiting jobs (``sweeper.deliver``); no

@@ -207,6 +207,22 @@ def wanting_accounts(now: datetime) -> list[tuple[int, int, int]]:
         return cursor.fetchall()
 
 
+_FREE_SLOTS = (
+    f"SELECT a.max_in_flight"
+    f" - (SELECT COUNT(*) FROM {JOBS} j WHERE j.carrier_account_id = a.id AND j.state = '{JobState.RUNNING}')"
+    f" - (SELECT COUNT(*) FROM {JOBS} j WHERE j.carrier_account_id = a.id AND j.state = '{JobState.QUEUED}'"
+    f" AND j.enqueued_at IS NOT NULL AND j.next_attempt_at <= %s AND j.enqueued_at >= %s)"
+    f" FROM {ACCOUNTS} a WHERE a.id = %s"
+)
+
+
+def free_slots(account_id: int, *, now: datetime, fresh_since: datetime) -> int:
+    """The account's cap less its running jobs and its messages on their way (queued, due,
+    sent since ``fresh_since``): run at every commit that queues a change of the account."""
+    row = _one(_FREE_SLOTS, [_when(now), _when(fresh_since), account_id])
+    return row[0] if row else 0
+
+
 def running_count(account_id: int) -> int:
     return _one(
         f"SELECT COUNT(*) FROM {JOBS} WHERE carrier_account_id = %s AND state = '{JobState.RUNNING}'", [account_id]

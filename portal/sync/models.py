@@ -133,6 +133,13 @@ class SyncJobQuerySet(ScopedQuerySet):
         )
         return self.annotate(in_flight=Coalesce(models.Subquery(running), 0))
 
+    def on_their_way(self):
+        """Queued and due, with a message on its way to a worker (sent less than
+        ``SYNC_REDELIVER_AFTER`` ago): each will run a job of its account when it arrives."""
+        now = timezone.now()
+        stale = now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER)
+        return self.filter(state=JobState.QUEUED, next_attempt_at__lte=now, enqueued_at__gte=stale)
+
     def undelivered(self):
         """Queued and due, but on no message's way to a worker.
 
@@ -212,6 +219,12 @@ class SyncJob(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="sync_job_due"),
             # An account's running jobs (the in-flight cap) and its due jobs in order (claims).
             models.Index(fields=["carrier_account", "state", "next_attempt_at"], name="sync_job_account_due"),
+            # The messages on their way to a worker, by account: each takes a slot when it arrives.
+            models.Index(
+                fields=["carrier_account", "next_attempt_at"],
+                condition=models.Q(state="queued", enqueued_at__isnull=False),
+                name="sync_job_on_its_way",
+            ),
             # Only the children waiting for a parent: looked up each time a parent lands.
             models.Index(
                 fields=["parent_kind", "parent_id"],

@@ -10,42 +10,52 @@ stays queued and the sweeper hands it over later.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.carriers.models import CarrierAccount
 
+from . import jobsql
 from .models import JobOperation, JobState, SyncJob, SyncState, record_of
 from .objects import KIND_OF_MODEL, KINDS
 
 log = logging.getLogger(__name__)
 
 
-def record_change(obj, *, kind: str | None = None, operation: str = JobOperation.PUSH, actor=None) -> SyncJob | None:
+def record_change(
+    obj, *, kind: str | None = None, operation: str = JobOperation.PUSH, actor=None, new: bool = False
+) -> SyncJob | None:
     """Queue the carrier side of a change to ``obj``. Call inside the service's transaction.
 
     Locks in the one order every writer keeps (docs/sync.md, "Lock order"): the object's
-    rows first, then its jobs; a worker claims a job the same way round.
+    rows first, then its jobs; a worker claims a job the same way round. ``new``: the row
+    was inserted pending by this transaction, so it has no job to supersede and nothing
+    to lock (primary keys are never reused).
     """
     kind_name = kind or KIND_OF_MODEL[type(obj)]
     synced = KINDS[kind_name]
     account = synced.account_of(obj)
     if account is None:
         return None  # not provisioned on any carrier: the portal is all there is
-    # Pending until the carrier has it (a released number's row stays, and shows it).
-    synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
+    if not new:
+        # Pending until the carrier has it (a released number's row stays, and shows it).
+        synced.state_rows(obj.pk).update(sync_state=SyncState.PENDING, sync_error="")
     payload = {}
     if operation == JobOperation.DELETE:
         # The remote id as the row holds it now (locked just above): the object in hand may
         # have been loaded before its create landed (issue #10, D5).
         current = synced.model.objects.filter(pk=obj.pk).first()
         payload = synced.delete_payload(current or obj)
-    SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).replaced_by(
-        operation
-    ).update(state=JobState.SUPERSEDED, finished_at=timezone.now())
+    if not new:
+        SyncJob.objects.filter(object_kind=kind_name, object_id=obj.pk, state=JobState.QUEUED).replaced_by(
+            operation
+        ).update(state=JobState.SUPERSEDED, finished_at=timezone.now())
     job = SyncJob.objects.create(
         reseller_id=account.reseller_id,
         carrier_account=account,
@@ -113,13 +123,27 @@ def offer(job_id: int) -> bool:
 
 
 def free_slots(account_ids) -> dict[int, int]:
-    """How many more jobs each carrier account may have in flight right now."""
+    """How many more messages each carrier account may be sent right now: its in-flight cap,
+    less its running jobs and the messages already on their way to a worker (each runs one
+    of its jobs when it arrives, whichever is due then). A burst of changes so sends a
+    message only while the account has a slot nobody is coming for.
+
+    Each count reads only its own rows through an index, not all of an account's jobs
+    (``jobsql.free_slots`` is the same for one account, at every commit that queues a change)."""
+
+    def count(jobs):
+        return Coalesce(Subquery(jobs.filter(carrier_account=OuterRef("pk")).order_by().values(
+            "carrier_account").annotate(n=Count("pk")).values("n")), 0)
+
     accounts = (
         CarrierAccount.objects.filter(pk__in=account_ids)
-        .annotate(running=Count("sync_jobs", filter=Q(sync_jobs__state=JobState.RUNNING)))
-        .values_list("pk", "max_in_flight", "running")
+        .annotate(
+            running=count(SyncJob.objects.filter(state=JobState.RUNNING)),
+            coming=count(SyncJob.objects.on_their_way()),
+        )
+        .values_list("pk", "max_in_flight", "running", "coming")
     )
-    return {pk: cap - running for pk, cap, running in accounts}
+    return {pk: cap - running - coming for pk, cap, running, coming in accounts}
 
 
 def offer_account(account_id: int) -> int:
@@ -128,7 +152,8 @@ def offer_account(account_id: int) -> int:
     The rest need no message: every job running there takes the account's next due job
     when it ends. Returns how many were sent.
     """
-    free = free_slots([account_id]).get(account_id, 0)
+    now = timezone.now()
+    free = jobsql.free_slots(account_id, now=now, fresh_since=now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER))
     if free <= 0:
         return 0
     due = SyncJob.objects.undelivered().filter(carrier_account_id=account_id).order_by("next_attempt_at")

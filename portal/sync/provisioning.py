@@ -12,16 +12,18 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import wraps
 from typing import TypeVar
 
-from auditlog.context import set_actor
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
+from portal.core.audit import acting_as
+
 from .models import JobOperation, SyncState
+from .objects import KIND_OF_MODEL
 from .outbox import record_change
 
 log = logging.getLogger(__name__)
@@ -73,8 +75,7 @@ def service(function: Service) -> Service:
 @contextmanager
 def change_by(actor) -> Iterator[None]:
     """One transaction whose audit entries name ``actor`` (a user, or None for the system)."""
-    actor_context = set_actor(actor) if getattr(actor, "pk", None) else nullcontext()
-    with transaction.atomic(), actor_context:
+    with transaction.atomic(), acting_as(actor):
         yield
 
 
@@ -100,17 +101,49 @@ def hold_customer(obj) -> None:
 def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str] | None = None):
     """Validate and save ``obj`` and queue its push; call inside ``change_by``."""
     hold_customer(obj)
-    obj.full_clean(exclude=exclude)
+    validate(obj, exclude)
+    new = obj._state.adding and kind in (None, KIND_OF_MODEL.get(type(obj)))
+    if new:
+        obj.sync_state, obj.sync_error = SyncState.PENDING, ""
     try:
         with transaction.atomic():  # a savepoint: the refusal below leaves the caller's transaction usable
             obj.save()
     except IntegrityError:
-        # Two people added the same thing at once and the other committed first (the insert
-        # waited for it): validation, run again, now sees that row and says why in words.
+        # A unique or check constraint refused it (two people may have added the same thing
+        # at once, the insert waiting for the other's commit): full validation now sees why
+        # and says it in words.
         obj.full_clean(exclude=exclude)
         raise
-    record_change(obj, kind=kind, actor=actor)
+    record_change(obj, kind=kind, actor=actor, new=new)
     return obj
+
+
+def validate(obj, exclude: list[str] | None = None) -> None:
+    """``full_clean``, said the same way, at less cost where nothing is wrong.
+
+    Each field and the model's own rules are checked here. What the database enforces
+    anyway is left to it: its unique and check constraints, whose violation fails the save
+    (``save_and_sync`` then runs ``full_clean`` for the words), and the existence of the
+    objects ``obj`` refers to and holds in hand, which the caller loaded moments ago, in
+    scope (one deleted since fails its foreign key at the commit, as it could between such
+    a check and the commit). Anything wrong here is reported by ``full_clean`` in full, so
+    a person sees every problem at once.
+    """
+    exclude = set(exclude or ())
+    in_hand = {
+        field.name
+        for field in obj._meta.concrete_fields
+        if field.is_relation
+        and field.is_cached(obj)
+        and getattr(field.get_cached_value(obj), "pk", None) is not None
+        and not field.get_limit_choices_to()
+    }
+    try:
+        obj.clean_fields(exclude=exclude | in_hand)
+        obj.clean()
+    except ValidationError:
+        obj.full_clean(exclude=exclude)
+        raise
 
 
 def delete_and_sync(obj, *, actor=None, kind: str | None = None, sync: bool = True) -> None:

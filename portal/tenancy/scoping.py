@@ -10,7 +10,8 @@ view cannot forget to scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import models
 
@@ -26,6 +27,7 @@ class Access:
     customer_admin: bool = False  # a customer user who may also manage the customer's logins
     mfa_required: bool = False  # this login must pass MFA (portal/accounts/middleware.py)
     has_mfa: bool = False  # the user has an authenticator app
+    reseller: Any = field(default=None, compare=False, repr=False)  # staff: their Reseller, loaded with the role
 
     @property
     def is_staff(self) -> bool:
@@ -52,7 +54,9 @@ def access_for(user) -> Access:
         return cached
     from allauth.mfa.models import Authenticator
 
-    has_mfa = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    has_mfa = getattr(user, "has_totp", None)  # read along with the user (the API's token check)
+    if has_mfa is None:
+        has_mfa = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
     if user.is_superuser:
         from django.conf import settings
 
@@ -63,6 +67,7 @@ def access_for(user) -> Access:
             role=membership.role,
             mfa_required=membership.reseller.require_staff_mfa,
             has_mfa=has_mfa,
+            reseller=membership.reseller,
         )
     elif (login := _customer_login(user)) is not None:
         access = Access(reseller_id=login.customer.reseller_id, customer_id=login.customer_id,
@@ -76,6 +81,9 @@ def access_for(user) -> Access:
 def _staff_membership(user):
     from .models import StaffMembership
 
+    loaded = user.__class__.staff_membership  # (the class behind a lazy request.user too)
+    if loaded.is_cached(user):  # with the user (``select_related``): None if there is none
+        return loaded.related.get_cached_value(user)
     return StaffMembership.objects.select_related("reseller").filter(user=user).first()
 
 

@@ -191,3 +191,23 @@ def test_without_peppers_of_its_own_a_token_survives_a_secret_key_rotation(api, 
         assert issued.token.pepper_id != old_pepper  # moved to the new key's pepper as it was used
     with override_settings(API_TOKEN_PEPPERS=[], SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):  # the old key retired
         assert api.as_(issued.plaintext).get(CUSTOMERS).status_code == 200
+
+
+@pytest.mark.parametrize("with_app", [False, True])
+def test_a_token_and_its_users_scope_are_read_in_one_query(world, with_app):
+    from allauth.mfa.models import Authenticator
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.apitokens.services import check_token
+    from portal.tenancy.scoping import access_for
+
+    a = world["a"]
+    if with_app:
+        Authenticator.objects.create(user=a["agent"], type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with CaptureQueriesContext(connection) as queries:
+        token = check_token(a["token"], ip="127.0.0.1")
+        access = access_for(token.user)
+    assert (access.reseller_id, access.role, access.has_mfa) == (a["reseller"].pk, "agent", with_app)
+    assert access.reseller == a["reseller"]
+    reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
+    assert len(reads) == 1, reads

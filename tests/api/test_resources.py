@@ -462,3 +462,22 @@ def test_a_platform_admin_sees_every_reseller_and_creates_for_the_carrier_accoun
     assert created.status_code == 201 and created.json()["reseller"] == world["b"]["reseller"].pk
     assert "Cedar Dental" in str(api.as_(world["b"]["token"]).get("/api/v1/customers/").json())
     assert "Cedar Dental" not in str(api.as_(world["a"]["token"]).get("/api/v1/customers/").json())
+
+
+def test_api_writes_leave_no_audit_receiver_behind_and_record_the_callers_address(world):
+    from django.db.models.signals import pre_save
+
+    from auditlog.models import LogEntry
+
+    from .conftest import Api
+
+    a = world["a"]
+    api = Api(REMOTE_ADDR="203.0.113.9").as_(a["token"])
+    before = len(pre_save.receivers)
+    for index in range(3):
+        response = api.post("/api/v1/customers/", {"name": f"Leak check {index}", "carrier_account": a["account"].pk},
+                            format="json")
+        assert response.status_code == 201, response.content
+    assert len(pre_save.receivers) == before, "each request left a signal receiver connected"
+    entry = LogEntry.objects.filter(content_type__model="customer", action=LogEntry.Action.CREATE).latest("pk")
+    assert (entry.actor, entry.remote_addr) == (a["agent"], "203.0.113.9")

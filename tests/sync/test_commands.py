@@ -123,12 +123,14 @@ def test_sync_sweep_sends_undelivered_jobs_but_no_more_than_an_account_has_free_
     later = SyncJobFactory(carrier_account=account, next_attempt_at=timezone.now() + timedelta(minutes=5))
     try:
         output = run("sync_sweep")
-        assert "0 recovered from dead workers, 2 sent to workers, 1 left to their busy carrier accounts." in output
+        # The message sent lately takes one of the two slots when it arrives.
+        assert "0 recovered from dead workers, 1 sent to workers, 2 left to their busy carrier accounts." in output
         sent = SyncJob.objects.filter(pk__in=[job.pk for job in undelivered], enqueued_at__isnull=False)
-        assert sent.count() == 2
+        assert sent.count() == 1
         assert SyncJob.objects.get(pk=later.pk).enqueued_at is None  # not due: it waits in the table
         assert SyncJob.objects.get(pk=sent_lately.pk).enqueued_at == sent_lately.enqueued_at
 
+        SyncJob.objects.update(enqueued_at=None)  # as if those messages were lost with the broker
         with unreachable_broker():
             assert "Could not reach the broker" in run("sync_sweep")
     finally:

@@ -170,6 +170,32 @@ def test_a_bulk_change_hands_its_account_one_message_per_free_slot():
         app.control.purge()  # no worker here: the messages must not reach the next test's
 
 
+def test_changes_made_one_by_one_send_no_more_messages_than_the_account_has_slots():
+    """A CRM creating customers one request at a time: each commit hands over, but a message
+    already on its way takes a slot, so the eleventh change sends nothing (the jobs running
+    there take the rest, one by one)."""
+    from portal.celery import app
+
+    account = CarrierAccountFactory(max_in_flight=3)
+    customers = CustomerFactory.create_batch(10, reseller=account.reseller, carrier_account=account)
+    try:
+        for customer in customers:
+            update_customer(customer, name=f"{customer.name} (renamed)")
+        jobs = SyncJob.objects.filter(carrier_account=account, state=JobState.QUEUED)
+        assert jobs.filter(enqueued_at__isnull=False).count() == 3
+        # A message that was never picked up is resent by then: its slot is free again.
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        long_ago = timezone.now() - timedelta(seconds=engine.settings.SYNC_REDELIVER_AFTER + 1)
+        jobs.filter(enqueued_at__isnull=False).update(enqueued_at=long_ago)
+        update_customer(customers[0], name="Renamed again")
+        assert jobs.filter(enqueued_at__gt=long_ago).count() == 3
+    finally:
+        app.control.purge()
+
+
 def test_hand_over_sends_the_accounts_job_due_longest_whose_object_is_not_running():
     from datetime import timedelta
 

@@ -62,6 +62,33 @@ def test_invalid_input_saves_nothing(staff):
     assert not LogEntry.objects.filter(content_type__model="customer").exists()
 
 
+def test_validation_says_what_full_clean_says_and_leaves_to_the_database_what_it_enforces(staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.sync.provisioning import validate
+
+    reseller = staff.staff_membership.reseller
+    account = account_of(CarrierKind.SUREVOIP, reseller)
+    CustomerFactory(reseller=reseller, carrier_account=account, external_ref="CRM-1")
+    bad = Customer(reseller=reseller, carrier_account=account, name="", external_ref="CRM-1", phone="12345")
+    with pytest.raises(ValidationError) as ours:
+        validate(bad)
+    with pytest.raises(ValidationError) as djangos:
+        bad.full_clean()
+    assert ours.value.message_dict == djangos.value.message_dict  # every problem at once
+    assert {"name", "phone", "__all__"} <= set(ours.value.message_dict)  # the reference: a constraint
+
+    good = Customer(reseller=reseller, carrier_account=account, name="Copper Studio", external_ref="CRM-1")
+    with CaptureQueriesContext(connection) as queries:
+        validate(good)
+    assert queries.captured_queries == []  # the reference is the database's to refuse...
+    with pytest.raises(ValidationError) as refused:
+        create_customer(reseller=reseller, name="Copper Studio", external_ref="CRM-1", carrier_account=account)
+    assert refused.value.messages == ["Another customer already has this external reference."]  # ...in words
+    assert not Customer.objects.filter(name="Copper Studio").exists() and not jobs_for(good).exists()
+
+
 def test_a_newer_change_supersedes_the_queued_one(staff):
     reseller = staff.staff_membership.reseller
     customer = create_customer(

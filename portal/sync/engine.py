@@ -377,10 +377,9 @@ class JobProgress(Progress):
         SyncJob.objects.filter(pk=self.job.pk).update(payload=self.job.payload)
 
 
-def recorded(job: SyncJob) -> tuple[str, dict[str, str]]:
-    """The remote id and the parts that the object's earlier jobs recorded, newest first:
-    what a create left at the carrier though its object's row is gone, or its job failed."""
-    earlier = (
+def _earlier_payloads(job: SyncJob):
+    """The payloads of the object's earlier jobs on the account, newest first (the last 50)."""
+    return (
         SyncJob.objects.filter(
             object_kind=job.object_kind, object_id=job.object_id, carrier_account_id=job.carrier_account_id
         )
@@ -388,8 +387,13 @@ def recorded(job: SyncJob) -> tuple[str, dict[str, str]]:
         .order_by("-pk")
         .values_list("payload", flat=True)[:50]
     )
+
+
+def recorded(job: SyncJob) -> tuple[str, dict[str, str]]:
+    """The remote id and the parts that the object's earlier jobs recorded, newest first:
+    what a create left at the carrier though its object's row is gone, or its job failed."""
     parts: dict[str, str] = {}
-    for payload in earlier:
+    for payload in _earlier_payloads(job):
         if payload.get("deleted"):
             break  # nothing of what came before is held any more
         if payload.get("remote_id"):
@@ -401,16 +405,8 @@ def recorded(job: SyncJob) -> tuple[str, dict[str, str]]:
 def sent_before(job: SyncJob) -> list[dict]:
     """The lookups of the creates the object's earlier jobs sent without landing, oldest
     first: a create whose answer never came back may have made the object under any."""
-    earlier = (
-        SyncJob.objects.filter(
-            object_kind=job.object_kind, object_id=job.object_id, carrier_account_id=job.carrier_account_id
-        )
-        .exclude(pk=job.pk)
-        .order_by("-pk")
-        .values_list("payload", flat=True)[:50]
-    )
     sent: list[dict] = []
-    for payload in earlier:
+    for payload in _earlier_payloads(job):
         if payload.get("deleted") or payload.get("remote_id"):
             break  # what came before was deleted, or landed and is named by its id
         sent = [*(payload.get("sent") or []), *sent]

@@ -265,7 +265,7 @@ class SyncedKind:
         object's: held by another row, or by the delete of a row that is gone."""
 
         def check(found: str) -> None:
-            from .models import JobOperation, SyncJob
+            from .models import JobOperation, JobState, SyncJob
 
             account_id = obj.carrier_account_id
             other = (
@@ -273,16 +273,23 @@ class SyncedKind:
             )
             if other is not None:
                 raise HeldElsewhere(f"waiting for {other} to let go of its name at the carrier")
+            # A refused delete still holds the name against another customer's object: the carrier
+            # keeps the deleted one with its customer (Sipwise refuses to change a subscriber's).
             deletes = (
-                SyncJob.objects.open()
+                SyncJob.objects.filter(state__in=(JobState.QUEUED, JobState.RUNNING, JobState.FAILED))
                 .filter(carrier_account_id=account_id, object_kind=self.name, operation=JobOperation.DELETE)
                 .exclude(object_id=obj.pk)
-                .values_list("object_repr", "natural_key", "payload")
+                .values_list("object_repr", "natural_key", "payload", "state", "customer_id", "last_error")
             )
-            key = self.natural_key(obj)
-            for label, natural_key, payload in deletes:
-                if payload.get("remote_id") == found or (key and natural_key == key):
+            key, customer_id = self.natural_key(obj), self.customer_id_of(obj)
+            for label, natural_key, payload, state, of_customer, error in deletes:
+                if not (payload.get("remote_id") == found or (key and natural_key == key)):
+                    continue
+                if state != JobState.FAILED:
                     raise HeldElsewhere(f"waiting for the deleted {label} to be deleted at the carrier")
+                if of_customer != customer_id:
+                    raise HeldElsewhere(f"waiting for the deleted {label} of another customer, which the carrier "
+                                        f"still holds: retry its refused delete ({error})")
 
         return check
 

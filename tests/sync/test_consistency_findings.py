@@ -463,3 +463,46 @@ def test_a_sip_account_renamed_and_deleted_while_its_unanswered_create_waits_is_
 
     assert carrier_state(account)["users"] == [], "the extension the first create made stayed"
     assert not SyncJob.objects.open().exists()
+
+
+def test_a_sip_account_whose_delete_was_refused_keeps_its_name_from_another_customers(
+    sandbox_carrier_account, account_faults, carrier_state
+):
+    """Sipwise refused a SIP account's delete; a new one of the same username was added for
+    another customer and adopted the carrier's object, which Sipwise will not move to another
+    customer (422 "customer_id can't be changed"): the new one failed for good and was never
+    made (the soak, seed 545576032 with Redis). It now waits for the refused delete, says so,
+    and lands once a person has retried it."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber
+    from portal.sync.operations import retry_job
+
+    account = sandbox_carrier_account("sipwise")
+    first = sipwise_customer(account)
+    other = create_customer(reseller=account.reseller, carrier_account=account, name="Quay Vets",
+                            email="desk@quay.example", phone="+441179460222")
+    old, _ = create_subscriber(customer=first, username="2004")
+    run_due(account)
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    delete_subscriber(Subscriber.objects.get(pk=old.pk))
+    run_due(account)
+    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
+    account_faults(account)
+
+    new, _ = create_subscriber(customer=Customer.objects.get(pk=other.pk), username="2004")
+    run_due(account)
+    waiting = SyncJob.objects.filter(object_kind="subscriber", object_id=new.pk).latest("pk")
+    assert waiting.state == JobState.QUEUED, f"refused for good: {waiting.last_error}"
+    assert "retry its refused delete" in waiting.last_error
+
+    retry_job(refused)
+    for _ in range(2):
+        make_due(account)
+        run_due(account)
+    new.refresh_from_db()
+    assert new.sync_state == SyncState.SYNCED, new.sync_error
+    other.refresh_from_db()
+    live = [s for s in carrier_state(account)["subscribers"].values()
+            if s["username"] == "2004" and s.get("status") != "terminated"]
+    assert [str(s["customer_id"]) for s in live] == [other.remote_id]
+    assert not SyncJob.objects.exclude(state=JobState.DONE).exists()

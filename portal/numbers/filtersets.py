@@ -17,7 +17,7 @@ ROUTES = [
 
 
 class NumberFilterSet(PortalFilterSet):
-    status = django_filters.ChoiceFilter(choices=NumberStatus.choices, empty_label="Any status")
+    status = django_filters.ChoiceFilter(choices=NumberStatus.choices, empty_label="Any status", method="filter_status")
     customer = customer_filter()
     routed = django_filters.ChoiceFilter(choices=ROUTES, method="filter_routed", empty_label="Any routing", label="Routing")
     carrier_account = django_filters.ModelChoiceFilter(queryset=carrier_accounts, empty_label="Any carrier account")
@@ -37,6 +37,15 @@ class NumberFilterSet(PortalFilterSet):
         return queryset.filter(
             Q(customer__name__icontains=value) | Q(subscriber__username__icontains=value) | Q(trunk__name__icontains=value)
         )
+
+    def filter_status(self, queryset, name, value):
+        queryset = queryset.filter(status=value)
+        if value != NumberStatus.RELEASED:
+            # Implied, but said so that SQLite uses the indexes of held numbers (it cannot
+            # tell that "assigned" is not "released"): a sorted page and a count from the
+            # index, not 80,000 rows sorted (60 ms against 10 at 100,000 numbers).
+            queryset = queryset.exclude(status=NumberStatus.RELEASED)
+        return queryset
 
     def filter_routed(self, queryset, name, value):
         return {

@@ -133,13 +133,6 @@ class SyncJobQuerySet(ScopedQuerySet):
         )
         return self.annotate(in_flight=Coalesce(models.Subquery(running), 0))
 
-    def on_their_way(self):
-        """Queued and due, with a message on its way to a worker (sent less than
-        ``SYNC_REDELIVER_AFTER`` ago): each will run a job of its account when it arrives."""
-        now = timezone.now()
-        stale = now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER)
-        return self.filter(state=JobState.QUEUED, next_attempt_at__lte=now, enqueued_at__gte=stale)
-
     def undelivered(self):
         """Queued and due, but on no message's way to a worker.
 

@@ -15,11 +15,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
-
-from portal.carriers.models import CarrierAccount
 
 from . import jobsql
 from .models import JobOperation, JobState, SyncJob, SyncState, record_of
@@ -124,26 +121,14 @@ def offer(job_id: int) -> bool:
 
 def free_slots(account_ids) -> dict[int, int]:
     """How many more messages each carrier account may be sent right now: its in-flight cap,
-    less its running jobs and the messages already on their way to a worker (each runs one
-    of its jobs when it arrives, whichever is due then). A burst of changes so sends a
-    message only while the account has a slot nobody is coming for.
-
-    Each count reads only its own rows through an index, not all of an account's jobs
-    (``jobsql.free_slots`` is the same for one account, at every commit that queues a change)."""
-
-    def count(jobs):
-        return Coalesce(Subquery(jobs.filter(carrier_account=OuterRef("pk")).order_by().values(
-            "carrier_account").annotate(n=Count("pk")).values("n")), 0)
-
-    accounts = (
-        CarrierAccount.objects.filter(pk__in=account_ids)
-        .annotate(
-            running=count(SyncJob.objects.filter(state=JobState.RUNNING)),
-            coming=count(SyncJob.objects.on_their_way()),
-        )
-        .values_list("pk", "max_in_flight", "running", "coming")
-    )
-    return {pk: cap - running - coming for pk, cap, running, coming in accounts}
+    less its running jobs and the messages already on their way to a worker (queued, due,
+    sent less than ``SYNC_REDELIVER_AFTER`` ago: each runs one of its jobs when it arrives,
+    whichever is due then). A burst of changes so sends a message only while the account
+    has a slot nobody is coming for. Counted in plain SQL (``jobsql.free_slots``): it runs
+    at every commit that queues a change."""
+    now = timezone.now()
+    fresh_since = now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER)
+    return {account_id: jobsql.free_slots(account_id, now=now, fresh_since=fresh_since) for account_id in account_ids}
 
 
 def offer_account(account_id: int) -> int:
@@ -152,8 +137,7 @@ def offer_account(account_id: int) -> int:
     The rest need no message: every job running there takes the account's next due job
     when it ends. Returns how many were sent.
     """
-    now = timezone.now()
-    free = jobsql.free_slots(account_id, now=now, fresh_since=now - timedelta(seconds=settings.SYNC_REDELIVER_AFTER))
+    free = free_slots([account_id])[account_id]
     if free <= 0:
         return 0
     due = SyncJob.objects.undelivered().filter(carrier_account_id=account_id).order_by("next_attempt_at")

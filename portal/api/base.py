@@ -15,7 +15,6 @@ model, its FilterSet and which service does each write). The base here does the 
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Callable
 from contextlib import contextmanager
 

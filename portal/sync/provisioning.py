@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import IntegrityError, OperationalError, connection, models, transaction
 from django.utils import timezone
 
@@ -67,7 +67,11 @@ def service(function: Service) -> Service:
             attempt += 1
             for obj, pk in zip(given, pks):
                 obj.pk = pk  # a delete that was rolled back left it None
-                obj.refresh_from_db()
+                try:
+                    obj.refresh_from_db()
+                except ObjectDoesNotExist:
+                    # The writer it lost to deleted it (two people deleting one trunk at once).
+                    raise ValidationError(f"This {obj._meta.verbose_name} was deleted meanwhile.") from None
 
     return run
 

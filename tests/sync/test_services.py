@@ -218,3 +218,29 @@ def test_number_lifecycle_queues_allocation_and_release(staff):
     number.refresh_from_db()
     assert (number.status, number.customer) == (NumberStatus.RELEASED, None)
     assert jobs_for(number).filter(operation=JobOperation.DELETE, state=JobState.QUEUED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_run_again_after_a_lost_race_says_so_when_the_other_writer_deleted_its_object():
+    """Two people deleted one trunk at once (the soak, PostgreSQL): one lost a deadlock, and
+    its second run reloaded a trunk the other had deleted, a DoesNotExist (a 500) instead of
+    words."""
+    from django.db import OperationalError
+
+    from portal.sync.provisioning import service
+    from portal.trunks.models import Trunk
+
+    trunk = TrunkFactory()
+    runs = []
+
+    @service
+    def delete_it(obj):
+        runs.append(obj.pk)
+        if len(runs) == 1:
+            Trunk.objects.filter(pk=obj.pk).delete()  # the other person's delete commits...
+            raise OperationalError("database is locked")  # ...and this one lost the race
+
+    with pytest.raises(ValidationError) as refused:
+        delete_it(Trunk.objects.get(pk=trunk.pk))
+    assert refused.value.messages == ["This trunk was deleted meanwhile."]
+    assert len(runs) == 1

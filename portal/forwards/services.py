@@ -162,7 +162,8 @@ def set_forwards(owner, forwards: list[ForwardInput], *, actor=None, sync: bool 
     with change_by(actor):
         # The owner's row first (the lock order of every writer): two people setting one
         # owner's forwards at once take turns, the second working on the first's saved set.
-        type(owner).objects.select_for_update(no_key=True).filter(pk=owner.pk).exists()
+        if not type(owner).objects.select_for_update(no_key=True).filter(pk=owner.pk).exists():
+            raise ValidationError(f"This {'SIP account' if kind == 'subscriber' else kind} was deleted meanwhile.")
         existing = {f.type: f for f in CallForward.objects.filter(**{kind: owner})}
         kept: list[CallForward] = []
         for item in cleaned:

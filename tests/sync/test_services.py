@@ -62,7 +62,7 @@ def test_invalid_input_saves_nothing(staff):
     assert not LogEntry.objects.filter(content_type__model="customer").exists()
 
 
-def test_validation_says_what_full_clean_says_and_leaves_to_the_database_what_it_enforces(staff):
+def test_validation_says_what_full_clean_says_and_leaves_constraints_to_the_database(staff):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -82,7 +82,8 @@ def test_validation_says_what_full_clean_says_and_leaves_to_the_database_what_it
     good = Customer(reseller=reseller, carrier_account=account, name="Copper Studio", external_ref="CRM-1")
     with CaptureQueriesContext(connection) as queries:
         validate(good)
-    assert queries.captured_queries == []  # the reference is the database's to refuse...
+    asked = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "CRM-1" not in asked  # the reference is the database's to refuse...
     with pytest.raises(ValidationError) as refused:
         create_customer(reseller=reseller, name="Copper Studio", external_ref="CRM-1", carrier_account=account)
     assert refused.value.messages == ["Another customer already has this external reference."]  # ...in words
@@ -244,3 +245,19 @@ def test_a_change_run_again_after_a_lost_race_says_so_when_the_other_writer_dele
         delete_it(Trunk.objects.get(pk=trunk.pk))
     assert refused.value.messages == ["This trunk was deleted meanwhile."]
     assert len(runs) == 1
+
+
+def test_forwards_set_for_a_sip_account_deleted_meanwhile_are_refused_in_words():
+    """One person set a SIP account's forwards while another deleted it (the soak): the
+    forwards were inserted for a row that was gone, and the commit failed on the foreign key."""
+    from portal.subscribers.models import Subscriber
+    from tests.factories import SubscriberFactory
+
+    account = CarrierAccountFactory(kind=CarrierKind.SIMOTEL)
+    subscriber = SubscriberFactory(carrier_account=account, customer__carrier_account=account)
+    in_hand = Subscriber.objects.get(pk=subscriber.pk)
+    Subscriber.objects.filter(pk=subscriber.pk).delete()  # the other person's delete
+    with pytest.raises(ValidationError) as refused:
+        set_forwards(in_hand, [ForwardInput("unconditional", True, [("+447400123456", 20)])])
+    assert refused.value.messages == ["This SIP account was deleted meanwhile."]
+    assert not CallForward.objects.exists()

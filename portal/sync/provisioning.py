@@ -125,25 +125,15 @@ def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str
 def validate(obj, exclude: list[str] | None = None) -> None:
     """``full_clean``, said the same way, at less cost where nothing is wrong.
 
-    Each field and the model's own rules are checked here. What the database enforces
-    anyway is left to it: its unique and check constraints, whose violation fails the save
-    (``save_and_sync`` then runs ``full_clean`` for the words), and the existence of the
-    objects ``obj`` refers to and holds in hand, which the caller loaded moments ago, in
-    scope (one deleted since fails its foreign key at the commit, as it could between such
-    a check and the commit). Anything wrong here is reported by ``full_clean`` in full, so
-    a person sees every problem at once.
+    Each field (the objects it refers to exist: one deleted by another writer since the
+    caller loaded it fails here, in words, not at the commit) and the model's own rules are
+    checked here. The unique and check constraints are left to the database, which enforces
+    them anyway: their violation fails the save, and ``save_and_sync`` then runs
+    ``full_clean`` for the words. Anything wrong here is reported by ``full_clean`` in full,
+    so a person sees every problem at once.
     """
-    exclude = set(exclude or ())
-    in_hand = {
-        field.name
-        for field in obj._meta.concrete_fields
-        if field.is_relation
-        and field.is_cached(obj)
-        and getattr(field.get_cached_value(obj), "pk", None) is not None
-        and not field.get_limit_choices_to()
-    }
     try:
-        obj.clean_fields(exclude=exclude | in_hand)
+        obj.clean_fields(exclude=exclude)
         obj.clean()
     except ValidationError:
         obj.full_clean(exclude=exclude)

@@ -88,7 +88,7 @@ def test_a_csv_import_is_checked_then_applied_and_a_refused_change_alerts_the_ma
         shot(page, "01-import")
         page.get_by_role("button", name="Check the file").click()
         # The worker checks the rows; the page reloads itself when the check is done.
-        expect(page.get_by_text("Enter a valid email address.")).to_be_visible()
+        expect(page.get_by_text("Enter a valid email address.")).to_be_visible(timeout=30_000)
         expect(page.get_by_role("button", name="Apply: 2 rows")).to_be_visible()
         shot(page, "02-dry-run")
         assert in_thread(lambda: Customer.objects.count()) == 0  # the check saved nothing

@@ -57,9 +57,9 @@ def alive(pid: int) -> bool:
 
 def test_run_prints_the_logins_last_and_ctrl_c_stops_everything(tmp_path):
     port, sandbox_port = free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "SANDBOX_PORT": str(sandbox_port), "STOP_TIMEOUT": "3"}
-    for name in ("SANDBOX_URL", "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "LOG_LEVEL"):
-        env.pop(name, None)
+    # A fresh terminal's environment: nothing an earlier test left in this process's reaches the demo.
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": os.environ.get("LANG", "C.UTF-8"),
+           "PORT": str(port), "SANDBOX_PORT": str(sandbox_port), "STOP_TIMEOUT": "3"}
     env["PORTAL_VAR_DIR"] = str(tmp_path / "var")  # its own demo: never the developer's var/
     log = tmp_path / "run.log"
     with log.open("w") as out:

@@ -58,7 +58,6 @@ def test_a_change_inside_the_requests_audit_context_leaks_no_receiver_and_keeps_
     assert after.remote_addr == "198.51.100.7"
 
 
-
 def test_a_change_after_the_requests_audit_context_ended_takes_nothing_from_it():
     """auditlog leaves an ended context's values behind in the thread (a worker, a command
     run after a request): its address is not this change's, and its actor not either."""

@@ -115,6 +115,9 @@ class Capabilities:
     # dated window must last less than a year and end within one; the portal clears a
     # window that is over (``forwards.services.end_past_windows``) before it comes round again.
     dates_repeat_yearly: bool = False
+    # The carrier's times of day are HHMM up to 2359, and an end of 2359 runs to midnight
+    # (Simwood): a dated window can neither start nor end at 23:59 and read back the same.
+    last_minute_runs_to_midnight: bool = False
     # A number stays with the customer it was allocated to (SureVoIP allocates it to a
     # customer and cannot move or release it through its API).
     numbers_stay_with_customer: bool = False
@@ -178,6 +181,7 @@ def clock_time(hhmm: str) -> time:
 
 
 YEAR = timedelta(days=365)
+LAST_MINUTE = time(23, 59)
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -580,6 +584,13 @@ def check_date_window(capabilities: Capabilities, window: TimeWindow, today: dat
             problems.append(("end", "this carrier's dates have no year, so a dated window must be shorter than a year"))
         elif end.date() - today >= YEAR:
             problems.append(("end", "this carrier's dates have no year, so a dated window must end within a year"))
+    if capabilities.last_minute_runs_to_midnight:
+        if start.time() == LAST_MINUTE:
+            problems.append(("start", "its times stop at 23:59, which runs to midnight, so a window cannot start "
+                                      "at 23:59: start at 23:58 or at 00:00 the next day"))
+        if end.time() == LAST_MINUTE:
+            problems.append(("end", "its times stop at 23:59, which runs to midnight, so end at 00:00 the next "
+                                    "day (or leave the time empty) rather than at 23:59"))
     return problems
 
 

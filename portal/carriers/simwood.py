@@ -525,6 +525,7 @@ class SimwoodAdapter(CarrierAdapter):
         time_windows=True,
         date_windows=True,
         dates_repeat_yearly=True,
+        last_minute_runs_to_midnight=True,
         trunk_types=frozenset({"ip", "auth"}),
         trunk_renames=False,
         trunk_fields=frozenset({
@@ -536,7 +537,8 @@ class SimwoodAdapter(CarrierAdapter):
             "A no-answer forward also applies when the destination is busy or unreachable.",
             "Time windows are in UK time (Europe/London).",
             "Dated (holiday) windows: Simwood's rules have days and months but no year, so a holiday must "
-            "last less than a year and end within one; the portal clears it when it is over.",
+            "last less than a year and end within one; the portal clears it when it is over. Its times stop at "
+            "23:59, which runs to midnight, so a holiday cannot start or end at 23:59.",
             "Trunk names and customer refs: letters and digits only, 22 characters together.",
             "Disabled forwards are kept in the number's metadata (about 512 bytes at Simwood);"
             " very long SIP addresses on two disabled forwards may not fit.",

@@ -27,6 +27,7 @@ from portal.carriers.base import (
     TransientError,
     TrunkSpec,
     UnsupportedError,
+    check_date_window,
 )
 from portal.carriers.simwood import SimwoodAdapter
 
@@ -380,13 +381,18 @@ def windows(draw) -> TimeWindow:
 
 
 @st.composite
-def dated_windows(draw) -> TimeWindow:
-    """A holiday Simwood can hold: rules have no year, so it ends within a year from today."""
+def any_dated_windows(draw) -> TimeWindow:
     today = dt.datetime.combine(dt.date.today(), dt.time())
     start = today + dt.timedelta(minutes=draw(st.integers(0, 200 * 24 * 60)))
     end = start + dt.timedelta(minutes=draw(st.integers(1, 150 * 24 * 60)))
     return TimeWindow([], f"{start:%H:%M}", f"{end:%H:%M}", start_date=start.date().isoformat(),
                       end_date=end.date().isoformat())
+
+
+def dated_windows() -> st.SearchStrategy[TimeWindow]:
+    """A holiday Simwood can hold, by its capabilities: rules have no year, so it ends within a
+    year from today, and neither edge falls on 23:59 (which Simwood runs to midnight)."""
+    return any_dated_windows().filter(lambda window: not check_date_window(SimwoodAdapter.capabilities, window))
 
 
 def forward_sets(registration_target: str) -> st.SearchStrategy[list[ForwardSpec]]:
@@ -452,6 +458,29 @@ def test_a_holiday_is_held_as_month_and_day_rules_and_routes_calls_only_then(ada
     with pytest.raises(UnsupportedError, match="shorter than a year"):
         adapter.set_forwards("number", number, [ForwardSpec("unconditional", destinations=forward.destinations,
                                                             windows=[too_long])])
+
+
+@pytest.mark.parametrize(("start", "end", "edge"), [
+    ("23:59", "00:00", "cannot start at 23:59"),  # the last minute of a day alone: [2359, 2359]
+    ("09:00", "23:59", "rather than at 23:59"),  # 2359 would read back as midnight, a minute later
+])
+def test_a_holiday_edge_at_23_59_is_refused_with_the_reason_and_nothing_is_written(adapter, start, end, edge):
+    """§1.7: ``time`` is HHMM and 2359 is its last value, which runs to midnight: found by the
+    round-trip property above (a holiday to 31 December at 23:59 came back as 1 January 00:00)."""
+    number = allocate(adapter)
+    first = dt.date.today() + dt.timedelta(days=20)
+    last = first + dt.timedelta(days=1 if end == "00:00" else 0)
+    window = TimeWindow([], start, end, start_date=first.isoformat(), end_date=last.isoformat())
+    before = adapter._read_config(number)
+    with pytest.raises(UnsupportedError, match=edge):
+        adapter.set_forwards("number", number, [ForwardSpec("unconditional", destinations=[
+            Destination("+447700900123", 20)], windows=[window])])
+    assert adapter._read_config(number) == before
+    to_midnight = TimeWindow([], start if start != "23:59" else "23:58", "00:00", start_date=first.isoformat(),
+                             end_date=(last + dt.timedelta(days=1 if end == "23:59" else 0)).isoformat())
+    held = ForwardSpec("unconditional", destinations=[Destination("+447700900123", 20)], windows=[to_midnight])
+    adapter.set_forwards("number", number, [held])  # what the reason suggests is held, and reads back the same
+    assert adapter.fetch_forwards("number", number) == [held]
 
 
 def test_transport_errors_are_transient(simwood_account):

@@ -160,16 +160,21 @@ def test_bad_holidays_show_every_error_next_to_its_field_and_nothing_is_saved(cl
         past={"start_date": day(-9).isoformat(), "start_time": "", "end_date": day(-2).isoformat(), "end_time": ""},
         too_long={"start_date": day(2).isoformat(), "start_time": "", "end_date": day(402).isoformat(), "end_time": ""},
         no_date={"start_date": "", "start_time": "25:00", "end_date": day(2).isoformat(), "end_time": ""},
+        last_minute={"start_date": day(3).isoformat(), "start_time": "23:59", "end_date": day(5).isoformat(),
+                     "end_time": "23:59"},
     )
     response = client.post(editor_url(world), {**data, "no_answer-target": "", "no_answer-timeout": "20"})
     assert response.status_code == 200
     section = response.context["editor"].sections[0]
-    backwards, past, too_long, no_date = section.dated_forms
+    backwards, past, too_long, no_date, last_minute = section.dated_forms
     assert backwards.errors["end_date"] == ["Must be after the start."]
     assert past.errors["end_date"] == ["This is over already: choose dates to come."]
     assert too_long.errors["end_date"] == [
         "Simwood: this carrier's dates have no year, so a dated window must be shorter than a year."]
     assert "start_date" in no_date.errors and "start_time" in no_date.errors
+    assert "23:58 or at 00:00 the next day" in last_minute.errors["start_date"][0]
+    assert last_minute.errors["end_date"] == ["Simwood: its times stop at 23:59, which runs to midnight, so end at "
+                                              "00:00 the next day (or leave the time empty) rather than at 23:59."]
     switched_off = response.context["editor"].sections[1]  # "when not answered", left empty and off
     assert [form.errors for form in switched_off.destination_forms] == [{}]
     html = response.content.decode()

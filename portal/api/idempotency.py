@@ -1,10 +1,13 @@
 """``Idempotency-Key`` on POST: a retried request gets the first one's answer, not a second object.
 
-The first request with a key claims it (a row, committed before any work is done, so a
-concurrent retry sees it and waits: 409). Its successful answer is stored in the same
-transaction as the change it made: either both are there or neither. A refused request
-(4xx) or a crash frees the key, so a corrected request can use it again. A key sent
-again with a different method, path or body is refused (422): it names another request.
+The key is taken by storing the first successful answer, in the same transaction as the
+change it made: either both are there or neither, and there is no second commit. A retry
+that comes while the first request is still at work does the work too, but cannot store
+its answer: the unique key makes it wait for the first transaction (PostgreSQL) or for the
+database (SQLite), and then it rolls its own change back and answers with the first one's.
+A refused request (4xx) or a crash stores nothing, so a corrected request can use the key
+again. A key sent again with a different method, path or body is refused (422): it names
+another request.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -26,35 +30,40 @@ from rest_framework.response import Response
 from portal.apitokens.models import ApiToken
 
 from .errors import Conflict, UnprocessableRequest
-from .models import IdempotencyState, IdempotentRequest
+from .models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEPT_HEADERS = ("Location", "ETag")
-# How long a retry waits for a first request still being worked on, before taking its
-# process for dead and the key for free.
-IN_PROGRESS_LEASE = dt.timedelta(seconds=60)
+
+
+class TakenMeanwhile(Exception):
+    """Another request with the same key stored its answer first: this one's change is rolled back."""
 
 
 @dataclass
 class Claim:
-    pk: int
+    """A key no answer is stored under yet: ``complete`` stores this request's."""
+
+    owner: str
+    key: str
+    fingerprint: str
     completed: bool = False
 
     def complete(self, response: Response) -> None:
-        """Keep the answer for the retries; call inside the transaction that made the change."""
+        """Keep the answer for the retries; call inside the transaction that made the change,
+        which it leaves broken (to be rolled back) when another request stored one first."""
         body = JSONRenderer().render(response.data).decode() if response.data is not None else ""
-        IdempotentRequest.objects.filter(pk=self.pk).update(
-            state=IdempotencyState.DONE,
-            status_code=response.status_code,
-            body=body,
-            headers={name: response[name] for name in KEPT_HEADERS if response.has_header(name)},
-        )
+        try:  # no savepoint (two more round trips): on a clash the whole transaction is rolled back
+            IdempotentRequest.objects.create(
+                owner=self.owner, key=self.key, fingerprint=self.fingerprint, status_code=response.status_code,
+                body=body, headers={name: response[name] for name in KEPT_HEADERS if response.has_header(name)},
+                expires_at=timezone.now() + dt.timedelta(seconds=settings.API_IDEMPOTENCY_TTL),
+            )
+        except IntegrityError:
+            raise TakenMeanwhile from None
         self.completed = True
-
-    def release(self) -> None:
-        IdempotentRequest.objects.filter(pk=self.pk, state=IdempotencyState.IN_PROGRESS).delete()
 
 
 def owner_of(request) -> str:
@@ -69,46 +78,30 @@ def fingerprint(request) -> str:
 
 
 def claim(request) -> Claim | Response | None:
-    """None: no key sent. A Claim: this request is the first with its key. A Response: the stored answer."""
+    """None: no key sent. A Claim: no answer is stored under the key. A Response: the stored answer."""
     key = request.headers.get(HEADER)
     if key is None:
         return None
     if not KEY_RE.match(key):
         raise exceptions.ValidationError(
             {HEADER: ["Use 1 to 255 printable ASCII characters without spaces, e.g. a UUID."]})
-    owner, print_ = owner_of(request), fingerprint(request)
-    for _ in range(3):
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                record = IdempotentRequest.objects.create(
-                    owner=owner, key=key, fingerprint=print_, locked_until=now + IN_PROGRESS_LEASE,
-                    expires_at=now + dt.timedelta(seconds=settings.API_IDEMPOTENCY_TTL),
-                )
-            return Claim(record.pk)
-        except IntegrityError:
-            pass
-        existing = IdempotentRequest.objects.filter(owner=owner, key=key).first()
-        if existing is None:
-            continue  # freed meanwhile: claim it
-        stale = existing.expires_at <= now or (
-            existing.state == IdempotencyState.IN_PROGRESS and existing.locked_until <= now)
-        if stale:
-            IdempotentRequest.objects.filter(pk=existing.pk, state=existing.state,
-                                             locked_until=existing.locked_until).delete()
-            continue
-        if existing.fingerprint != print_:
-            raise UnprocessableRequest(
-                f"This {HEADER} was used for another request (a different method, path or body). "
-                "Use a new key for a new request.", code="idempotency_key_reused")
-        if existing.state == IdempotencyState.IN_PROGRESS:
-            conflict = Conflict("A request with this key is still being processed: retry in a moment.",
-                                code="idempotency_key_in_progress")
-            conflict.wait = 1
-            raise conflict
-        return replay(existing)
-    raise Conflict("This key is being claimed by concurrent requests: retry in a moment.",
-                   code="idempotency_key_in_progress")
+    pending = Claim(owner_of(request), key, fingerprint(request))
+    stored = stored_answer(pending)
+    return stored if stored is not None else pending
+
+
+def stored_answer(pending: Claim) -> Response | None:
+    existing = IdempotentRequest.objects.filter(owner=pending.owner, key=pending.key).first()
+    if existing is None:
+        return None
+    if existing.expires_at <= timezone.now():
+        IdempotentRequest.objects.filter(pk=existing.pk, expires_at=existing.expires_at).delete()
+        return None
+    if existing.fingerprint != pending.fingerprint:
+        raise UnprocessableRequest(
+            f"This {HEADER} was used for another request (a different method, path or body). "
+            "Use a new key for a new request.", code="idempotency_key_reused")
+    return replay(existing)
 
 
 def replay(record: IdempotentRequest) -> Response:
@@ -128,21 +121,27 @@ def idempotent(handler):
     @wraps(handler)
     def run(view, request, *args, **kwargs):
         outcome = claim(request)
-        if isinstance(outcome, Response):
-            return outcome
-        if outcome is None:
-            return handler(view, request, *args, **kwargs)
+        if not isinstance(outcome, Claim):
+            return outcome if outcome is not None else handler(view, request, *args, **kwargs)
         request.idempotency_claim = outcome
         try:
             response = handler(view, request, *args, **kwargs)
-        except BaseException:
-            outcome.release()
-            raise
-        if not outcome.completed:
-            if 200 <= response.status_code < 300:
+            if not outcome.completed and 200 <= response.status_code < 300:
                 outcome.complete(response)
-            else:
-                outcome.release()
+        except TakenMeanwhile:
+            stored = stored_answer(outcome)
+            if stored is None:  # stored, then expired or purged at once: nothing to answer with
+                raise Conflict("Another request with this key was answered at the same moment: retry.") from None
+            return stored
+        except (exceptions.APIException, DjangoValidationError, IntegrityError):
+            # Refused, perhaps only because a concurrent first request with this key made the
+            # object meanwhile (its name taken): then the first one's answer is this one's.
+            stored = stored_answer(outcome)
+            if stored is None:
+                raise
+            return stored
+        if not 200 <= response.status_code < 300:
+            return stored_answer(outcome) or response
         return response
 
     run.idempotent = True  # the schema offers the header where it is honoured

@@ -5,11 +5,6 @@ from django.db import models
 from portal.core.fields import EncryptedTextField
 
 
-class IdempotencyState(models.TextChoices):
-    IN_PROGRESS = "in_progress", "In progress"
-    DONE = "done", "Done"
-
-
 class IdempotentRequest(models.Model):
     """The first answer to a POST sent with an ``Idempotency-Key``, for its retries.
 
@@ -22,19 +17,15 @@ class IdempotentRequest(models.Model):
     owner = models.CharField(max_length=40)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
-    state = models.CharField(max_length=12, choices=IdempotencyState.choices, default=IdempotencyState.IN_PROGRESS)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField()
     # Encrypted: an answer may hold a secret shown once (a new SIP password).
     body = EncryptedTextField(blank=True)
     headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Until then a retry waits (409) for the first request; after it, the first request's
-    # process is taken to have died and the key is free again.
-    locked_until = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotent_request_owner_key")]
 
     def __str__(self) -> str:
-        return f"{self.owner} {self.key} ({self.state})"
+        return f"{self.owner} {self.key} ({self.status_code})"

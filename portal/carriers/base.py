@@ -571,9 +571,10 @@ class CarrierAdapter:
 
 
 def check_date_window(capabilities: Capabilities, window: TimeWindow, today: date | None = None) -> list[tuple[str, str]]:
-    """Why a carrier cannot hold this dated window: ("start" | "end", reason) pairs ([] if it can)."""
+    """Why a carrier cannot hold this dated window: (part, reason) pairs ([] if it can), the part
+    being the ``TimeWindow`` field the reason is about (``start_date``, ``start``, ``end_date``, ``end``)."""
     if not capabilities.date_windows:
-        return [("start", "this carrier cannot limit a forward to dates")]
+        return [("start_date", "this carrier cannot limit a forward to dates")]
     start, end = window.span()
     problems = []
     if capabilities.dates_repeat_yearly:
@@ -581,16 +582,16 @@ def check_date_window(capabilities: Capabilities, window: TimeWindow, today: dat
         # own next round, and its last round (a year before) must be over already.
         today = today or date.today()
         if end - start >= YEAR:
-            problems.append(("end", "this carrier's dates have no year, so a dated window must be shorter than a year"))
+            problems.append(("end_date", "this carrier's dates have no year, so a dated window must be shorter than a year"))
         elif end.date() - today >= YEAR:
-            problems.append(("end", "this carrier's dates have no year, so a dated window must end within a year"))
+            problems.append(("end_date", "this carrier's dates have no year, so a dated window must end within a year"))
     if capabilities.last_minute_runs_to_midnight:
         if start.time() == LAST_MINUTE:
-            problems.append(("start", "its times stop at 23:59, which runs to midnight, so a window cannot start "
-                                      "at 23:59: start at 23:58 or at 00:00 the next day"))
+            problems.append(("start", "its last time of day, 23:59, runs to midnight, so nothing can start then: "
+                                      "start at 23:58 or at 00:00 the next day"))
         if end.time() == LAST_MINUTE:
-            problems.append(("end", "its times stop at 23:59, which runs to midnight, so end at 00:00 the next "
-                                    "day (or leave the time empty) rather than at 23:59"))
+            problems.append(("end", "its last time of day, 23:59, runs to midnight: end at 00:00 the next day, "
+                                    "or leave the time empty"))
     return problems
 
 

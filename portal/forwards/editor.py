@@ -27,6 +27,7 @@ from .preview import describe
 from .validation import local_now, window_span
 
 DATED_FIELDS = ("start_date", "start_time", "end_date", "end_time")
+FIELD_OF_PART = {"start": "start_time", "end": "end_time"}  # a TimeWindow's times, as this form names them
 DEFAULT_TIMEOUT = 20
 DEFAULT_TIMEZONE = "Europe/London"
 OFFICE_DAYS = [0, 1, 2, 3, 4]
@@ -84,8 +85,8 @@ class DatedWindowForm(forms.Form):
             return cleaned
         if window.is_over() and window.key() not in self.editor.saved_windows.get(self.section.type, set()):
             self.add_error("end_date", "This is over already: choose dates to come.")
-        for edge, reason in check_date_window(self.editor.caps, window.spec(), local_now(self.section.timezone).date()):
-            self.add_error(f"{edge}_date", f"{self.editor.carrier}: {reason}.")
+        for part, reason in check_date_window(self.editor.caps, window.spec(), local_now(self.section.timezone).date()):
+            self.add_error(FIELD_OF_PART.get(part, part), f"{self.editor.carrier}: {reason}.")
         cleaned["window"] = window
         return cleaned
 

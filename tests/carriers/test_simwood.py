@@ -461,8 +461,8 @@ def test_a_holiday_is_held_as_month_and_day_rules_and_routes_calls_only_then(ada
 
 
 @pytest.mark.parametrize(("start", "end", "edge"), [
-    ("23:59", "00:00", "cannot start at 23:59"),  # the last minute of a day alone: [2359, 2359]
-    ("09:00", "23:59", "rather than at 23:59"),  # 2359 would read back as midnight, a minute later
+    ("23:59", "00:00", "nothing can start then"),  # the last minute of a day alone: [2359, 2359]
+    ("09:00", "23:59", "end at 00:00 the next day"),  # 2359 would read back as midnight, a minute later
 ])
 def test_a_holiday_edge_at_23_59_is_refused_with_the_reason_and_nothing_is_written(adapter, start, end, edge):
     """§1.7: ``time`` is HHMM and 2359 is its last value, which runs to midnight: found by the

@@ -172,9 +172,9 @@ def test_bad_holidays_show_every_error_next_to_its_field_and_nothing_is_saved(cl
     assert too_long.errors["end_date"] == [
         "Simwood: this carrier's dates have no year, so a dated window must be shorter than a year."]
     assert "start_date" in no_date.errors and "start_time" in no_date.errors
-    assert "23:58 or at 00:00 the next day" in last_minute.errors["start_date"][0]
-    assert last_minute.errors["end_date"] == ["Simwood: its times stop at 23:59, which runs to midnight, so end at "
-                                              "00:00 the next day (or leave the time empty) rather than at 23:59."]
+    assert "start at 23:58 or at 00:00 the next day" in last_minute.errors["start_time"][0]
+    assert last_minute.errors["end_time"] == ["Simwood: its last time of day, 23:59, runs to midnight: end at 00:00 "
+                                              "the next day, or leave the time empty."]
     switched_off = response.context["editor"].sections[1]  # "when not answered", left empty and off
     assert [form.errors for form in switched_off.destination_forms] == [{}]
     html = response.content.decode()

@@ -582,7 +582,8 @@ def check_date_window(capabilities: Capabilities, window: TimeWindow, today: dat
         # own next round, and its last round (a year before) must be over already.
         today = today or date.today()
         if end - start >= YEAR:
-            problems.append(("end_date", "this carrier's dates have no year, so a dated window must be shorter than a year"))
+            problems.append(("end_date", "this carrier's dates have no year, so a dated window must be shorter "
+                                         "than a year"))
         elif end.date() - today >= YEAR:
             problems.append(("end_date", "this carrier's dates have no year, so a dated window must end within a year"))
     if capabilities.last_minute_runs_to_midnight:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from portal.sync.outbox import record_change
-from portal.sync.provisioning import capabilities_of, change_by, delete_and_sync, save_adopted, save_and_sync, service
+from portal.sync.provisioning import (
+    capabilities_of,
+    change_by,
+    delete_and_sync,
+    lock_for_delete,
+    save_adopted,
+    save_and_sync,
+    service,
+)
 
 from .models import Subscriber, SubscriberStatus, generate_sip_password
 
@@ -111,6 +119,7 @@ def adopt_subscriber(
 def delete_subscriber(subscriber: Subscriber, *, actor=None, sync: bool = True) -> None:
     """``sync=False``: the carrier no longer has it; only the portal's row goes."""
     with change_by(actor):
+        lock_for_delete(subscriber)  # first: a number being routed to it meanwhile is in the list
         numbers = list(subscriber.numbers.all())
         delete_and_sync(subscriber, actor=actor, sync=sync)
         if not sync:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from portal.core.audit import acting_as
 
-from .models import JobOperation, SyncState
+from .models import JobOperation, Provisioned, SyncState
 from .objects import KIND_OF_MODEL
 from .outbox import record_change
 
@@ -102,9 +102,40 @@ def hold_customer(obj) -> None:
         raise ValidationError({"customer": "This customer was deleted meanwhile."})
 
 
+def hold_references(obj) -> None:
+    """The provisioned objects a row refers to besides its customer (a number's SIP account or
+    trunk, a SIP account's primary number) are held until it commits, as the foreign key's own
+    check would hold them at the commit: a delete of one waits and then sees the reference
+    (``lock_for_delete``), and one deleted already is refused here in words, not at the commit."""
+    for field in obj._meta.concrete_fields:
+        if not (field.many_to_one or field.one_to_one) or field.name == "customer":
+            continue
+        target = field.related_model
+        pk = getattr(obj, field.attname)
+        if pk is None or not issubclass(target, Provisioned):
+            continue
+        if connection.vendor == "postgresql":
+            # The weakest lock a delete must wait for: it leaves the target's own updates free.
+            with connection.cursor() as cursor:
+                cursor.execute(f'SELECT 1 FROM "{target._meta.db_table}" WHERE "{target._meta.pk.column}" = %s '
+                               "FOR KEY SHARE", [pk])
+                found = cursor.fetchone() is not None
+        else:
+            found = target.objects.filter(pk=pk).exists()  # SQLite: one writer at a time
+        if not found:
+            raise ValidationError({field.name: f"This {target._meta.verbose_name} was deleted meanwhile."})
+
+
+def lock_for_delete(obj) -> None:
+    """The row a delete is about, locked before the delete looks at what refers to it: an
+    object being saved with a reference to it (``hold_references``) commits first and is seen."""
+    type(obj).objects.select_for_update().filter(pk=obj.pk).exists()
+
+
 def save_and_sync(obj, *, actor=None, kind: str | None = None, exclude: list[str] | None = None):
     """Validate and save ``obj`` and queue its push; call inside ``change_by``."""
     hold_customer(obj)
+    hold_references(obj)
     validate(obj, exclude)
     new = obj._state.adding and kind in (None, KIND_OF_MODEL.get(type(obj)))
     if new:
@@ -146,6 +177,7 @@ def delete_and_sync(obj, *, actor=None, kind: str | None = None, sync: bool = Tr
     ``sync=False``: the carrier no longer has it (reconciliation adopting the carrier's
     side), so only the portal row goes.
     """
+    lock_for_delete(obj)
     if sync:
         record_change(obj, kind=kind, operation=JobOperation.DELETE, actor=actor)
     obj.delete()

@@ -506,3 +506,69 @@ def test_a_sip_account_whose_delete_was_refused_keeps_its_name_from_another_cust
             if s["username"] == "2004" and s.get("status") != "terminated"]
     assert [str(s["customer_id"]) for s in live] == [other.remote_id]
     assert not SyncJob.objects.exclude(state=JobState.DONE).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_number_routed_to_a_sip_account_deleted_at_that_moment_is_refused_in_words_or_cleared(
+    sandbox_carrier_account, monkeypatch
+):
+    """The soak (seed 553886929, PostgreSQL): a person routed a number to a SIP account that
+    another person deleted after the route was validated and before it committed; the commit
+    failed on the foreign key, a 500. Here the delete is made at that very moment, every time.
+    Either the route waits for nothing and the delete finds the number and clears it (telling
+    the carrier), or the route comes second and is refused in words; nothing else."""
+    import threading
+
+    from django.db import connection
+
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber
+    from portal.sync import provisioning
+
+    account = sandbox_carrier_account("sipwise")
+    customer = sipwise_customer(account)
+    number = add_number(reseller=account.reseller, carrier_account=account, e164="+441134960778", customer=customer)
+    subscriber, _ = create_subscriber(customer=customer, username="kira")
+    validated, deleted = threading.Event(), threading.Event()
+    outcomes: dict[str, str] = {}
+    real_validate = provisioning.validate
+
+    def validate_then_let_the_delete_in(obj, exclude=None):
+        real_validate(obj, exclude)
+        if threading.current_thread().name == "route" and not validated.is_set():
+            validated.set()
+            deleted.wait(2)  # the delete commits now, unless the route's hold makes it wait
+
+    monkeypatch.setattr(provisioning, "validate", validate_then_let_the_delete_in)
+
+    def person(name, change):
+        try:
+            change()
+            outcomes[name] = "done"
+        except ValidationError as exc:
+            outcomes[name] = "refused: " + " ".join(exc.messages)
+        except Exception as exc:  # noqa: BLE001 — what the person would see: a 500
+            outcomes[name] = f"error: {type(exc).__name__}: {exc}"
+        finally:
+            deleted.set() if name == "delete" else None
+            connection.close()
+
+    def route():
+        update_number(Number.objects.get(pk=number.pk), subscriber=Subscriber.objects.get(pk=subscriber.pk))
+
+    def delete():
+        validated.wait(10)
+        delete_subscriber(Subscriber.objects.get(pk=subscriber.pk))
+
+    threads = [threading.Thread(target=person, args=("route", route), name="route"),
+               threading.Thread(target=person, args=("delete", delete), name="delete")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes["delete"] == "done", outcomes
+    assert outcomes["route"] == "done" or "deleted meanwhile" in outcomes["route"], outcomes
+    assert Number.objects.get(pk=number.pk).subscriber_id is None and not Subscriber.objects.exists()
+    if outcomes["route"] == "done":  # the delete saw the route: the carrier is told the number goes nowhere now
+        gone = SyncJob.objects.get(object_kind="subscriber", operation="delete")
+        assert SyncJob.objects.filter(object_kind="number", object_id=number.pk, pk__gt=gone.pk).exists()

@@ -117,6 +117,7 @@ class Result:
     refusals_answered: int = 0  # requests the sandbox refused on purpose
     drain_seconds: float = 0.0
     run_seconds: float = 0.0
+    evidence: list[str] = field(default_factory=list)  # what happened to the objects that differ
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ are to use, and a sandbox reachable through ``control``.
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -64,12 +65,10 @@ class Session:
         injector = Injector(self.control, world, self.workers, self.proxy)
         result = run(world, ops, fetch_state=lambda account: sandbox_state(self.control, account), threads=threads,
                      injector=injector, drain_timeout=drain_timeout, pace_seconds=pace_seconds)
-        result.refusals_answered = sum(
-            entry["status"] == REFUSAL_STATUS
-            for account in world.accounts.values()
-            for entry in self.control.get("/_sandbox/requests",
-                                          params={"account": account.settings["sandbox_account"]}).json()["requests"]
-        )
+        logs = {carrier: self.control.get("/_sandbox/requests", params={"account": account.settings["sandbox_account"]})
+                .json()["requests"] for carrier, account in world.accounts.items()}
+        result.refusals_answered = sum(entry["status"] == REFUSAL_STATUS for log in logs.values() for entry in log)
+        result.evidence = evidence(world, result.differences, logs)
         return result
 
     def shrink(self, ops: list[Op], *, budget_seconds: float, drain_timeout: float = 60.0) -> list[Op]:
@@ -101,7 +100,44 @@ def report(result: Result) -> str:
     if result.differences:
         lines.append(f"{len(result.differences)} differences:")
         lines += [f"  {line}" for line in result.differences]
+    if result.evidence:
+        lines.append("what happened to them:")
+        lines += [f"  {line}" for line in result.evidence]
     return "\n".join(lines)
+
+
+NAMED = re.compile(r"^(?P<carrier>[a-z]+) (?P<kind>[a-z_]+) (?P<key>\S+?):")
+
+
+def evidence(world: World, differences: list[str], logs: dict[str, list[dict]]) -> list[str]:
+    """For each object a difference names: its jobs (oldest first) and the carrier requests that
+    mention it, so a failure the soak meets once can be read without running it again."""
+    from portal.sync.models import SyncJob
+
+    lines = []
+    for difference in differences:
+        named = NAMED.match(difference)
+        if named is None or named["carrier"] not in world.accounts:
+            continue
+        carrier, kind, key = named["carrier"], named["kind"], named["key"]
+        needle = key[-9:]  # a number's national digits, a name's tail: as it appears in paths and bodies
+        lines.append(f"{carrier} {kind} {key}:")
+        for job in SyncJob.objects.filter(carrier_account=world.accounts[carrier], object_kind=kind).order_by("pk"):
+            if needle in job.natural_key or needle in job.object_repr:
+                lines.append(f"  job {job.pk} {job.operation} of #{job.object_id}: {job.state} after {job.attempts} "
+                             f"attempt(s), made {clock(job.created_at.timestamp())}, finished "
+                             f"{clock(job.finished_at.timestamp()) if job.finished_at else '-'}, error "
+                             f"{job.last_error[:160]!r}, payload {str(job.payload)[:160]}")
+        for entry in logs.get(carrier, []):
+            if needle in entry["path"] or needle in entry["query"] or needle in entry["body"]:
+                lines.append(f"  request {entry['seq']} at {clock(entry['time'])} {entry['method']} {entry['path']} "
+                             f"-> {entry['status']} ({entry['duration_ms']:.0f} ms) {entry['body'][:120]!r}")
+    return lines
+
+
+def clock(unix_time: float) -> str:
+    """HH:MM:SS.mmm (UTC), to put jobs and requests in one order."""
+    return time.strftime("%H:%M:%S", time.gmtime(unix_time)) + f"{unix_time % 1:.3f}"[1:]
 
 
 # What each oracle line says went wrong, for the soak's totals (first match wins).

@@ -60,7 +60,8 @@ class SubscriberKind(SyncedKind):
                 create=adapter.create_subscriber,
             )
         except DuplicateError as refusal:
-            raise waiting_for_a_number_holder("subscriber", obj, refusal) or refusal
+            raise (waiting_for_a_number_holder("subscriber", obj, refusal) or self.waiting_for_a_namesake(obj, refusal)
+                   or refusal)
         return outcome
 
     def natural_key(self, obj):

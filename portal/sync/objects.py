@@ -260,6 +260,30 @@ class SyncedKind:
             return found
         return None
 
+    def waiting_for_a_namesake(self, obj: Any, refusal: DuplicateError) -> TransientError | None:
+        """A push refused as a duplicate while the delete of another object of the kind with
+        this name has not landed (a SIP account deleted, and another renamed to its name): a
+        wait for that delete, on its way or refused (then a person retries it), not a failure
+        of this one. None when there is no such delete."""
+        from .models import JobOperation, JobState, SyncJob
+
+        key = self.natural_key(obj)
+        delete = (
+            SyncJob.objects.filter(state__in=(JobState.QUEUED, JobState.RUNNING, JobState.FAILED))
+            .filter(carrier_account_id=obj.carrier_account_id, object_kind=self.name, operation=JobOperation.DELETE,
+                    natural_key=key)
+            .exclude(object_id=obj.pk)
+            .order_by("-pk")
+            .first()
+        ) if key else None
+        if delete is None:
+            return None
+        if delete.state == JobState.FAILED:
+            return TransientError(f"Waiting for the deleted {delete.object_repr}, which the carrier still holds: "
+                                  f"retry its refused delete ({delete.last_error}). {refusal.message}")
+        return TransientError(f"Waiting for the deleted {delete.object_repr} to be deleted at the carrier: "
+                              f"{refusal.message}")
+
     def claimable(self, obj: Any) -> Callable[[str], None]:
         """A check that what the carrier holds under ``obj``'s name is not another portal
         object's: held by another row, or by the delete of a row that is gone."""

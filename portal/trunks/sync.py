@@ -51,7 +51,8 @@ class TrunkKind(SyncedKind):
                 create=adapter.create_trunk,
             )
         except DuplicateError as refusal:
-            raise waiting_for_a_number_holder("trunk", obj, refusal) or refusal
+            raise (waiting_for_a_number_holder("trunk", obj, refusal) or self.waiting_for_a_namesake(obj, refusal)
+                   or refusal)
         return outcome
 
     def natural_key(self, obj):

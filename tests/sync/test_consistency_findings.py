@@ -572,3 +572,39 @@ def test_a_number_routed_to_a_sip_account_deleted_at_that_moment_is_refused_in_w
     if outcomes["route"] == "done":  # the delete saw the route: the carrier is told the number goes nowhere now
         gone = SyncJob.objects.get(object_kind="subscriber", operation="delete")
         assert SyncJob.objects.filter(object_kind="number", object_id=number.pk, pk__gt=gone.pk).exists()
+
+
+
+def test_a_sip_account_renamed_to_the_name_of_one_whose_delete_was_refused_waits_for_its_retry(
+    sandbox_carrier_account, account_faults, carrier_state
+):
+    """The soak (RabbitMQ, after fix 15): Simotel refused extension 2001's delete, and another SIP
+    account was renamed 2001. Its push was refused ("This number already exists") and failed
+    for good, and so did the next changes to it; the delete's retry then landed, and the
+    renamed one was never sent again. Now it waits, says which delete to retry, and lands
+    once that delete has."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber, update_subscriber
+    from portal.sync.operations import retry_job
+    from tests.sync.conftest import simotel_subscribers
+
+    account = sandbox_carrier_account("simotel")
+    renamed, deleted = simotel_subscribers(account, ["2000", "2001"])
+    run_due(account)
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    delete_subscriber(Subscriber.objects.get(pk=deleted.pk))
+    run_due(account)
+    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
+    account_faults(account)
+    update_subscriber(Subscriber.objects.get(pk=renamed.pk), username="2001")
+    run_due(account)
+    waiting = SyncJob.objects.filter(object_kind="subscriber", object_id=renamed.pk).latest("pk")
+    assert waiting.state == JobState.QUEUED, f"refused for good: {waiting.last_error}"
+    assert "retry its refused delete" in waiting.last_error and "already exists" in waiting.last_error
+    retry_job(refused)
+    for _ in range(3):
+        make_due(account)
+        run_due(account)
+    assert not SyncJob.objects.exclude(state=JobState.DONE).exists()
+    assert [user["number"] for user in carrier_state(account)["users"]] == ["2001"]
+    assert Subscriber.objects.get(pk=renamed.pk).sync_state == SyncState.SYNCED

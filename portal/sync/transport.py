@@ -18,7 +18,7 @@ from django.conf import settings
 
 from portal.carriers.base import RateLimitedError
 
-from .limiter import Limiter, Rate
+from .limiter import SAFETY_SECONDS, Limiter, Rate
 
 SUREVOIP_REMAINING = "X-SureVoIP-API-RateLimit-Remaining"
 SUREVOIP_RESET = "X-SureVoIP-API-RateLimit-TimeToResetSecs"
@@ -67,7 +67,11 @@ def _record(request: httpx.Request, started: float, *, status: int | None = None
 class LimitedTransport(httpx.BaseTransport):
     """``max_wait``: waits up to this long are slept through (and a 429 within it is sent
     again) instead of raised; for long reads such as reconciliation, which cannot resume
-    a paged listing that failed half-way. Sync jobs keep 0: they are rescheduled instead.
+    a paged listing that failed half-way. Sync jobs keep 0: they are rescheduled instead,
+    unless the attempt has sent requests already: then a wait of up to one window is slept
+    through. A job rescheduled half-way starts again from its first request, which takes
+    the unit it was waiting for, so with the budget spent a create of several requests
+    would never get past its first (the soak: a Sipwise customer, for two minutes).
     """
 
     def __init__(
@@ -92,7 +96,7 @@ class LimitedTransport(httpx.BaseTransport):
         resends = 0
         while True:
             wait, self.prepaid = (0.0 if self.prepaid else self.limiter.acquire(self.account_id, self.rate)), False
-            if wait > self.max_wait:
+            if wait > self.max_wait and not (_requests.get() and wait <= self.rate.window + SAFETY_SECONDS):
                 raise budget_exhausted(self.rate, wait)
             if wait > 0:
                 time.sleep(wait)

@@ -608,3 +608,25 @@ def test_a_sip_account_renamed_to_the_name_of_one_whose_delete_was_refused_waits
     assert not SyncJob.objects.exclude(state=JobState.DONE).exists()
     assert [user["number"] for user in carrier_state(account)["users"]] == ["2001"]
     assert Subscriber.objects.get(pk=renamed.pk).sync_state == SyncState.SYNCED
+
+
+def test_a_create_that_needs_more_requests_than_the_budget_holds_lands(sandbox_carrier_account):
+    """The soak (RabbitMQ, after fix 16): a Sipwise customer's create takes four requests (the
+    lookup, the contacts, the contact, the customer). With the account's budget spent, each
+    attempt sent its lookup and was put back for the next unit, and its next attempt's lookup
+    took that unit again: for two minutes, until the drain gave up. Here the budget is two
+    requests a second, so before the fix no attempt could ever get past its second request."""
+    import time
+
+    account = sandbox_carrier_account("sipwise")
+    account.rate_limit_requests, account.rate_limit_window = 2, 1
+    account.save()
+    customer = create_customer(reseller=account.reseller, carrier_account=account, **ANCHOR)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not Customer.objects.get(pk=customer.pk).remote_id:
+        make_due(account)
+        run_due(account)
+    customer.refresh_from_db()
+    assert customer.remote_id and customer.sync_state == SyncState.SYNCED, customer.sync_error
+    (job,) = SyncJob.objects.filter(object_kind="customer", object_id=customer.pk)
+    assert job.state == JobState.DONE and len(job.attempt_log) == 1, job.attempt_log  # one attempt, not a restart

@@ -64,14 +64,20 @@ def _record(request: httpx.Request, started: float, *, status: int | None = None
     sent.append({"method": request.method, "path": request.url.path, "status": status, "ms": took, "error": error})
 
 
+# Seconds a job half-way through an attempt sleeps for the next unit of its budget.
+MID_ATTEMPT_MAX_WAIT = 1 + SAFETY_SECONDS
+
+
 class LimitedTransport(httpx.BaseTransport):
     """``max_wait``: waits up to this long are slept through (and a 429 within it is sent
     again) instead of raised; for long reads such as reconciliation, which cannot resume
     a paged listing that failed half-way. Sync jobs keep 0: they are rescheduled instead,
-    unless the attempt has sent requests already: then a wait of up to one window is slept
-    through. A job rescheduled half-way starts again from its first request, which takes
-    the unit it was waiting for, so with the budget spent a create of several requests
-    would never get past its first (the soak: a Sipwise customer, for two minutes).
+    unless the attempt has sent requests already: then a short wait (``MID_ATTEMPT_MAX_WAIT``,
+    a per-second budget's window) is slept through. A job rescheduled half-way starts again
+    from its first request, which takes the unit it was waiting for, so with the budget
+    spent a create of several requests would never get past its first (the soak: a Sipwise
+    customer, for two minutes). Longer waits (an hourly budget spent) still reschedule: a
+    worker is not held for them.
     """
 
     def __init__(
@@ -96,7 +102,7 @@ class LimitedTransport(httpx.BaseTransport):
         resends = 0
         while True:
             wait, self.prepaid = (0.0 if self.prepaid else self.limiter.acquire(self.account_id, self.rate)), False
-            if wait > self.max_wait and not (_requests.get() and wait <= self.rate.window + SAFETY_SECONDS):
+            if wait > self.max_wait and not (_requests.get() and wait <= MID_ATTEMPT_MAX_WAIT):
                 raise budget_exhausted(self.rate, wait)
             if wait > 0:
                 time.sleep(wait)

@@ -284,6 +284,20 @@ def test_three_people_setting_one_owners_forwards_at_once_are_never_refused(sand
     assert errors == [], f"{len(errors)} of 90 refused, e.g. {errors[0]}"
 
 
+def a_refused_delete(account, subscriber, account_faults) -> SyncJob:
+    """The carrier refuses the SIP account's delete (for real: the sandbox's next answer is a
+    418): the row is gone, its delete job failed, a person's to retry."""
+    from portal.subscribers.models import Subscriber
+    from portal.subscribers.services import delete_subscriber
+
+    account_faults(account, fail_next={"count": 1, "status": 418})
+    delete_subscriber(Subscriber.objects.get(pk=subscriber.pk))
+    run_due(account)
+    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
+    account_faults(account)
+    return refused
+
+
 def test_a_retried_change_does_not_cancel_the_delete_queued_after_it(sandbox_carrier_account, account_faults,
                                                                       carrier_state):
     """A person retried a failed change of a subscriber that had been deleted meanwhile: the
@@ -313,19 +327,13 @@ def test_a_retried_delete_leaves_the_namesake_that_adopted_the_carriers_object(s
     """The carrier refused a SIP account's delete; a new one of the same username adopted the
     carrier's object (nothing held the name: the delete had failed); then the delete was
     retried and deleted it from under the new one (found by the soak on Sipwise)."""
-    from portal.subscribers.models import Subscriber
-    from portal.subscribers.services import delete_subscriber
     from portal.sync.operations import retry_job
     from tests.sync.conftest import simotel_subscribers
 
     account = sandbox_carrier_account("simotel")
     (old,) = simotel_subscribers(account, ["2001"])
     run_due(account)
-    account_faults(account, fail_next={"count": 1, "status": 418})
-    delete_subscriber(Subscriber.objects.get(pk=old.pk))
-    run_due(account)
-    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
-    account_faults(account)
+    refused = a_refused_delete(account, old, account_faults)
     new, _ = create_subscriber(customer=old.customer, username="2001", domain=old.domain)
     run_due(account)
     retry_job(refused)
@@ -473,8 +481,6 @@ def test_a_sip_account_whose_delete_was_refused_keeps_its_name_from_another_cust
     customer (422 "customer_id can't be changed"): the new one failed for good and was never
     made (the soak, seed 545576032 with Redis). It now waits for the refused delete, says so,
     and lands once a person has retried it."""
-    from portal.subscribers.models import Subscriber
-    from portal.subscribers.services import delete_subscriber
     from portal.sync.operations import retry_job
 
     account = sandbox_carrier_account("sipwise")
@@ -483,11 +489,7 @@ def test_a_sip_account_whose_delete_was_refused_keeps_its_name_from_another_cust
                             email="desk@quay.example", phone="+441179460222")
     old, _ = create_subscriber(customer=first, username="2004")
     run_due(account)
-    account_faults(account, fail_next={"count": 1, "status": 418})
-    delete_subscriber(Subscriber.objects.get(pk=old.pk))
-    run_due(account)
-    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
-    account_faults(account)
+    refused = a_refused_delete(account, old, account_faults)
 
     new, _ = create_subscriber(customer=Customer.objects.get(pk=other.pk), username="2004")
     run_due(account)
@@ -584,18 +586,14 @@ def test_a_sip_account_renamed_to_the_name_of_one_whose_delete_was_refused_waits
     renamed one was never sent again. Now it waits, says which delete to retry, and lands
     once that delete has."""
     from portal.subscribers.models import Subscriber
-    from portal.subscribers.services import delete_subscriber, update_subscriber
+    from portal.subscribers.services import update_subscriber
     from portal.sync.operations import retry_job
     from tests.sync.conftest import simotel_subscribers
 
     account = sandbox_carrier_account("simotel")
     renamed, deleted = simotel_subscribers(account, ["2000", "2001"])
     run_due(account)
-    account_faults(account, fail_next={"count": 1, "status": 418})
-    delete_subscriber(Subscriber.objects.get(pk=deleted.pk))
-    run_due(account)
-    (refused,) = SyncJob.objects.filter(state=JobState.FAILED)
-    account_faults(account)
+    refused = a_refused_delete(account, deleted, account_faults)
     update_subscriber(Subscriber.objects.get(pk=renamed.pk), username="2001")
     run_due(account)
     waiting = SyncJob.objects.filter(object_kind="subscriber", object_id=renamed.pk).latest("pk")
